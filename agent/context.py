@@ -1,0 +1,29 @@
+"""What every node needs besides the state: LangGraph passes it as the run's `context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.tools import BaseTool
+from langchain_openai import ChatOpenAI
+from mlflow.entities.model_registry import PromptVersion
+
+from agent.llm import tuned
+from agent.prompts import PromptBook
+from agent.sources import SourceLibrary
+
+
+@dataclass(frozen=True)
+class WriterContext:
+    llm: ChatOpenAI
+    prompts: PromptBook
+    library: SourceLibrary
+    research_tools: list[BaseTool]
+
+    def prompt(self, name: str, **variables: Any) -> tuple[ChatOpenAI, list[BaseMessage]]:
+        """The model tuned by the prompt's own settings, and the prompt's messages, filled in."""
+        version: PromptVersion = self.prompts.get(name)
+        messages = version.format(**variables)
+        return tuned(self.llm, version.model_config), convert_to_messages(messages)  # type: ignore[arg-type]

@@ -1,0 +1,59 @@
+"""The article writer, whole at a glance.
+
+    plan -> research <-> research_tools -> draft -> review <-> editor_tools -> finalize
+                                                       ^   \\
+                                                       +-- revise  (bounded rounds)
+"""
+
+from __future__ import annotations
+
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+
+from agent.context import WriterContext
+from agent.nodes import draft, finalize, plan, research, review, revise
+from agent.settings import Settings
+from agent.state import ArticleState
+from agent.tools import EDITOR_TOOLS
+
+
+def build_graph(research_tools: list[BaseTool], settings: Settings) -> CompiledStateGraph:
+    def after_research(state: ArticleState) -> str:
+        wants_tools = bool(state["research_messages"][-1].tool_calls)  # type: ignore[attr-defined]
+        within_bound = state["research_rounds"] <= settings.max_research_rounds
+        return "research_tools" if wants_tools and within_bound else "draft"
+
+    def after_review(state: ArticleState) -> str:
+        wants_tools = bool(state["review_messages"][-1].tool_calls)  # type: ignore[attr-defined]
+        if wants_tools and state["editor_rounds"] <= settings.max_editor_rounds:
+            return "editor_tools"
+        verdict = state.get("verdict")
+        wants_revision = verdict is not None and verdict.decision == "revise"
+        return "revise" if wants_revision and state.get("revisions", 0) < settings.max_revisions else "finalize"
+
+    graph = StateGraph(ArticleState, context_schema=WriterContext)
+    graph.add_node("plan", plan)
+    graph.add_node("research", research)
+    graph.add_node("research_tools", ToolNode(research_tools, messages_key="research_messages"))
+    graph.add_node("draft", draft)
+    graph.add_node("review", review)
+    graph.add_node("editor_tools", ToolNode(EDITOR_TOOLS, messages_key="review_messages"))
+    graph.add_node("revise", revise)
+    graph.add_node("finalize", finalize)
+
+    graph.add_edge(START, "plan")
+    graph.add_edge("plan", "research")
+    graph.add_conditional_edges("research", after_research, ["research_tools", "draft"])
+    graph.add_edge("research_tools", "research")
+    graph.add_edge("draft", "review")
+    graph.add_conditional_edges("review", after_review, ["editor_tools", "revise", "finalize"])
+    graph.add_edge("editor_tools", "review")
+    graph.add_edge("revise", "review")
+    graph.add_edge("finalize", END)
+    compiled = graph.compile(name="article-writer")
+    # A bound on every step. It also makes LangGraph run each node in its own asyncio task,
+    # which keeps autolog's inline tracer from nesting each node under the one before it.
+    compiled.step_timeout = settings.step_timeout_seconds
+    return compiled

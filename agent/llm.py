@@ -1,0 +1,53 @@
+"""The chat model for every node: one `ChatOpenAI` client, whichever provider serves it.
+
+`offline` talks to the built-in offline model in process, through an httpx ASGI transport, so
+the app runs the same client code path, retries and token accounting as against a real provider.
+`openai:<model>` talks to OpenAI, or to any OpenAI-compatible server named by OPENAI_BASE_URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from langchain_openai import ChatOpenAI
+
+from agent.offline.server import MODEL_NAME, create_app
+from agent.settings import Settings
+
+OFFLINE_BASE_URL = "http://offline-model/v1"
+# Prompt-file model settings that a node may override per call.
+TUNABLE = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "seed"}
+
+
+def chat_model(settings: Settings) -> ChatOpenAI:
+    common: dict[str, Any] = {
+        "temperature": settings.llm_temperature,
+        "max_retries": settings.llm_max_retries,
+        "timeout": settings.llm_timeout_seconds,
+        # Without it, streamed calls report no tokens, and so no cost (mlflow.md trap 2).
+        "stream_usage": True,
+    }
+    if settings.llm_model == "offline":
+        transport = httpx.ASGITransport(app=create_app(settings.offline_token_delay_ms))
+        return ChatOpenAI(
+            model=MODEL_NAME,
+            api_key="offline",  # type: ignore[arg-type]
+            base_url=OFFLINE_BASE_URL,
+            http_async_client=httpx.AsyncClient(transport=transport, base_url=OFFLINE_BASE_URL),
+            **common,
+        )
+    key = settings.openai_api_key
+    return ChatOpenAI(
+        model=settings.model_name,
+        # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key.
+        api_key=key or "not-needed",  # type: ignore[arg-type]
+        base_url=settings.openai_base_url,
+        **common,
+    )
+
+
+def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None) -> ChatOpenAI:
+    """The same client with a prompt's own model settings (temperature and the like)."""
+    update = {k: v for k, v in (model_config or {}).items() if k in TUNABLE}
+    return llm.model_copy(update=update) if update else llm

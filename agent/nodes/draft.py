@@ -1,0 +1,28 @@
+"""draft: the article in Markdown, citing the numbered sources as [n]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent import briefs
+from agent.context import WriterContext
+from agent.state import ArticleState
+from agent.tracing import traced_node
+
+
+@traced_node("draft")
+async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
+    llm, messages = runtime.context.prompt(
+        "article-draft",
+        topic=state["topic"],
+        title=state["outline"].title,
+        audience=state["audience"],
+        tone=state["tone"],
+        target_words=state["target_words"],
+        outline=briefs.outline_block(state["outline"]),
+        sources=briefs.sources_block(state.get("sources") or []),
+    )
+    response = await llm.ainvoke(messages)
+    return {"draft": response.text}

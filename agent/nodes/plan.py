@@ -1,0 +1,46 @@
+"""plan: a structured outline and research questions, from what the library says on the topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+from langgraph.runtime import Runtime
+from mlflow.entities import SpanType
+
+from agent import briefs
+from agent.context import WriterContext
+from agent.sources import Hit, SourceLibrary
+from agent.state import ArticleState, Outline
+from agent.tracing import traced_node
+
+BACKGROUND_PASSAGES = 8
+
+
+def background(library: SourceLibrary, topic: str) -> list[Hit]:
+    """A first look at the library, so that the plan only promises what the sources hold."""
+    with mlflow.start_span("background_search", span_type=SpanType.RETRIEVER) as span:
+        span.set_inputs({"query": topic, "k": BACKGROUND_PASSAGES})
+        hits = library.search(topic, BACKGROUND_PASSAGES)
+        # The document shape MLflow's UI renders for retriever spans.
+        span.set_outputs([
+            {"id": h.passage.id, "page_content": h.passage.text,
+             "metadata": {"doc_uri": h.passage.source_id, "score": h.score}}
+            for h in hits
+        ])
+        return hits
+
+
+@traced_node("plan")
+async def plan(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    llm, messages = ctx.prompt(
+        "article-plan",
+        topic=state["topic"],
+        audience=state["audience"],
+        tone=state["tone"],
+        target_words=state["target_words"],
+        background=briefs.background_block(background(ctx.library, state["topic"])),
+    )
+    outline = await llm.with_structured_output(Outline).ainvoke(messages)
+    return {"outline": outline}

@@ -1,0 +1,36 @@
+"""revise: the writer rewrites the draft to fix the editor's issues; review then looks again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import RemoveMessage
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langgraph.runtime import Runtime
+
+from agent import briefs
+from agent.context import WriterContext
+from agent.state import ArticleState
+from agent.tracing import traced_node
+
+
+@traced_node("revise")
+async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
+    llm, messages = runtime.context.prompt(
+        "article-revise",
+        audience=state["audience"],
+        tone=state["tone"],
+        target_words=state["target_words"],
+        issues=briefs.list_block(state["verdict"].issues),
+        sources=briefs.sources_block(state.get("sources") or []),
+        draft=state["draft"],
+    )
+    response = await llm.ainvoke(messages)
+    return {
+        "draft": response.text,
+        "revisions": state.get("revisions", 0) + 1,
+        # The next review starts a fresh conversation about the new draft.
+        "review_messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],
+        "editor_rounds": 0,
+        "verdict": None,
+    }

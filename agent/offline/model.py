@@ -1,0 +1,335 @@
+"""What the offline model answers to a Chat Completions request.
+
+It reads the request the way a model would: which tools it is offered, whether a JSON schema is
+asked for, what the tool results in the conversation say, and the blocks of its prompt. The
+same request always gets the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent import briefs, citations
+from agent.offline import writing
+from agent.offline.writing import Candidate
+
+SEARCH_K = 4
+MAX_SEARCHES = 6
+MAX_READS = 4
+# The editor's tolerance on length, shared with the review prompt's wording ("within 15%").
+LENGTH_TOLERANCE = 0.15
+
+
+@dataclass
+class Reply:
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Conversation:
+    """A request, with the parts the model looks at pulled out."""
+
+    messages: list[dict[str, Any]]
+    tools: list[str]
+    schema: dict[str, Any] | None
+
+    @classmethod
+    def from_request(cls, body: dict[str, Any]) -> Conversation:
+        tools = [t["function"]["name"] for t in body.get("tools") or [] if "function" in t]
+        schema = None
+        response_format = body.get("response_format") or {}
+        if response_format.get("type") == "json_schema":
+            schema = response_format.get("json_schema", {}).get("schema")
+        return cls(list(body.get("messages") or []), tools, schema)
+
+    def text(self, role: str) -> str:
+        return "\n\n".join(_content(m) for m in self.messages if m.get("role") == role)
+
+    @property
+    def prompt(self) -> str:
+        return self.text("system") + "\n\n" + self.text("user")
+
+    def tool_results(self) -> list[tuple[str, dict[str, Any], str]]:
+        """(tool name, its arguments, its result) for every answered tool call, in order."""
+        calls = {
+            call["id"]: call["function"]
+            for m in self.messages
+            if m.get("role") == "assistant"
+            for call in m.get("tool_calls") or []
+        }
+        results = []
+        for m in self.messages:
+            if m.get("role") == "tool" and (call := calls.get(m.get("tool_call_id", ""))):
+                results.append((call["name"], _json(call.get("arguments")) or {}, _content(m)))
+        return results
+
+
+def respond(body: dict[str, Any]) -> Reply:
+    convo = Conversation.from_request(body)
+    properties = (convo.schema or {}).get("properties", {})
+    if "search_sources" in convo.tools:
+        return research(convo)
+    if {"word_count", "check_citations"} & set(convo.tools):
+        return edit(convo)
+    if "research_questions" in properties:
+        return Reply(json.dumps(plan(convo)))
+    prompt = convo.prompt
+    if briefs.block(prompt, "Issues") is not None and briefs.block(prompt, "Draft"):
+        return Reply(revise(convo))
+    if briefs.block(prompt, "Outline") and briefs.block(prompt, "Sources"):
+        return Reply(draft(convo))
+    return Reply(
+        "The offline model writes articles for this app's graph only: it needs the outline, "
+        "sources or draft blocks that the app's prompts carry."
+    )
+
+
+# --- plan ------------------------------------------------------------------------------------
+
+
+def plan(convo: Conversation) -> dict[str, Any]:
+    prompt = convo.prompt
+    topic = briefs.field(prompt, "Topic") or "the topic"
+    background = briefs.parse_background(briefs.block(prompt, "Background passages") or "")
+    topic_terms = writing.terms(topic)
+    # Sections come from the headings of the passages the library ranked highest for the topic:
+    # the outline covers what the sources can support, in the library's order of relevance.
+    headings: list[str] = []
+    seen: set[frozenset[str]] = set()
+    for passage in background:
+        key = frozenset(writing.terms(passage.section))
+        if passage.section.lower() in {"overview", "introduction", "summary"} or key in seen:
+            continue
+        seen.add(key)
+        headings.append(passage.section)
+    if len(headings) < 2:
+        headings += [h for h in ("Background", "What the evidence shows") if h not in headings]
+    headings = headings[:4]
+    subject = topic.rstrip("?.!")
+    sections = [
+        {
+            "heading": heading,
+            "question": f"What does {writing.lower_first(heading)} tell us about {subject}?",
+        }
+        for heading in headings
+    ]
+    questions = [
+        " ".join(dict.fromkeys([*heading.split(), *subject.split()]))
+        if not writing.terms(heading) <= topic_terms
+        else subject
+        for heading in headings
+    ]
+    return {
+        "title": writing.title_case(topic),
+        "sections": sections,
+        "research_questions": list(dict.fromkeys(questions)),
+    }
+
+
+# --- research --------------------------------------------------------------------------------
+
+
+def research(convo: Conversation) -> Reply:
+    questions = briefs.parse_list(briefs.block(convo.prompt, "Research questions") or "")
+    results = convo.tool_results()
+    searches = [(args, _json(out) or []) for name, args, out in results if name == "search_sources"]
+    read = {args.get("source_id") for name, args, _ in results if name == "read_source"}
+    if not searches:
+        calls = [("search_sources", {"query": q, "k": SEARCH_K}) for q in questions[:MAX_SEARCHES]]
+        return Reply(None, _tool_calls(convo, calls))
+    # Read the documents that answered the most questions, best total score first.
+    weight: dict[str, float] = defaultdict(float)
+    for _, hits in searches:
+        for hit in hits:
+            weight[hit["source_id"]] += float(hit.get("score", 0))
+    best = sorted(weight, key=lambda sid: (-weight[sid], sid))
+    if not read and "read_source" in convo.tools:
+        calls = [("read_source", {"source_id": sid}) for sid in best[:MAX_READS]]
+        return Reply(None, _tool_calls(convo, calls))
+    lines = []
+    for args, hits in searches:
+        found = list(dict.fromkeys(hit["source_id"] for hit in hits))
+        lines.append(f"- {args.get('query')}: {', '.join(found) or 'no evidence found'}")
+    return Reply("Evidence by research question:\n" + "\n".join(lines))
+
+
+# --- draft -----------------------------------------------------------------------------------
+
+
+def _candidates(sources: list[briefs.BriefSource]) -> list[Candidate]:
+    found: list[Candidate] = []
+    for source in sources:
+        for passage in source.passages:
+            for sentence in writing.sentences(passage.text):
+                if writing.words(sentence) >= 6:  # fragments and captions make poor claims
+                    found.append(Candidate(source.n, len(found), passage.section, sentence))
+    return found
+
+
+def _target(prompt: str) -> int:
+    found = re.search(r"about (\d+) words", prompt)
+    return int(found.group(1)) if found else 600
+
+
+def draft(convo: Conversation) -> str:
+    prompt = convo.prompt
+    topic = briefs.field(prompt, "Topic") or ""
+    title = briefs.field(prompt, "Title") or writing.title_case(topic)
+    outline = briefs.parse_outline(briefs.block(prompt, "Outline") or "")
+    candidates = _candidates(briefs.parse_sources(briefs.block(prompt, "Sources") or ""))
+    context = writing.terms(topic)
+    target = _target(prompt)
+    used: set[str] = set()
+    intro_budget = min(60, target // 10)
+    section_budget = max(40, (target - intro_budget) // max(1, len(outline)))
+
+    body = []
+    for heading, question in outline:
+        focus = writing.terms(f"{heading} {question}") - context or writing.terms(heading)
+        chosen = writing.pick(candidates, focus, context, section_budget, used)
+        body.append(f"## {heading}")
+        body += writing.paragraphs_of(chosen) or [writing.NOTHING_FOUND]
+    # The introduction is written last, from the most general sentences the sections left.
+    intro = writing.pick(candidates, context, context, intro_budget, used)
+    return "\n\n".join([f"# {title}", *writing.paragraphs_of(intro), *body])
+
+
+# --- review ----------------------------------------------------------------------------------
+
+
+def edit(convo: Conversation) -> Reply:
+    results = convo.tool_results()
+    if not results:
+        wanted = [name for name in ("word_count", "readability", "check_citations") if name in convo.tools]
+        return Reply(None, _tool_calls(convo, [(name, {}) for name in wanted]))
+    measured = {name: _json(out) or {} for name, _, out in results}
+    issues = []
+    if count := measured.get("word_count"):
+        words, target = count["words"], count["target"]
+        if words < target * (1 - LENGTH_TOLERANCE):
+            issues.append(f"The draft has {words} words against a target of {target}: "
+                          f"add about {target - words} words of sourced material.")
+        elif words > target * (1 + LENGTH_TOLERANCE):
+            issues.append(f"The draft has {words} words against a target of {target}: "
+                          f"cut about {words - target} words.")
+    if check := measured.get("check_citations"):
+        if check.get("invalid"):
+            listed = ", ".join(f"[{n}]" for n in check["invalid"])
+            issues.append(f"Citations {listed} name no listed source: remove or correct them.")
+        if check.get("uncited_paragraphs"):
+            listed = ", ".join(str(n) for n in check["uncited_paragraphs"])
+            issues.append(f"Paragraphs {listed} cite no source: support them with citations.")
+    verdict = {"decision": "revise" if issues else "finalize", "issues": issues}
+    return Reply(json.dumps(verdict))
+
+
+# --- revise ----------------------------------------------------------------------------------
+
+
+def revise(convo: Conversation) -> str:
+    """Fixes what the editor measures: bad citation numbers, uncited paragraphs, length."""
+    prompt = convo.prompt
+    sources = briefs.parse_sources(briefs.block(prompt, "Sources") or "")
+    article = briefs.block(prompt, "Draft") or ""
+    target = _target(prompt)
+    candidates = _candidates(sources)
+    valid = {s.n for s in sources}
+
+    # Sections as lists of paragraphs; the title and headings stay exactly as they were.
+    sections: list[tuple[str, list[str]]] = []
+    for chunk in re.split(r"\n\s*\n", article.strip()):
+        if chunk.startswith("#") or not sections:
+            sections.append((chunk if chunk.startswith("#") else "", []))
+            if chunk.startswith("#"):
+                continue
+        text = citations.tidy(
+            citations.CITATION.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", chunk)
+        )
+        if not citations.CITATION.search(text):
+            text = _cite_paragraph(text, candidates)
+        sections[-1][1].append(text)
+
+    written = " ".join(citations.strip(p) for _, ps in sections for p in ps)
+    used = {c.text for c in candidates if c.text in written}
+    words = sum(writing.words(p) for _, ps in sections for p in ps)
+    low, high = target * (1 - LENGTH_TOLERANCE), target * (1 + LENGTH_TOLERANCE)
+    if words < low:
+        _lengthen(sections, candidates, used, int(target - words))
+    elif words > high:
+        _shorten(sections, int(words - target))
+    out = []
+    for heading, paragraphs in sections:
+        out += ([heading] if heading else []) + [p for p in paragraphs if p.strip()]
+    return "\n\n".join(out)
+
+
+def _cite_paragraph(paragraph: str, candidates: list[Candidate]) -> str:
+    """Cites the source whose sentences share the most terms with an uncited paragraph."""
+    found = writing.terms(paragraph)
+    best = max(candidates, key=lambda c: (len(c.terms & found), -c.order), default=None)
+    if best is None or not best.terms & found:
+        return paragraph
+    return writing.cite(paragraph, best.n)
+
+
+def _lengthen(
+    sections: list[tuple[str, list[str]]], candidates: list[Candidate], used: set[str], need: int
+) -> None:
+    """Adds unused sourced sentences to the sections they fit best."""
+    body = [(h, ps) for h, ps in sections if h.startswith("## ")]
+    share = max(30, need // max(1, len(body)))
+    for heading, paragraphs in body:
+        focus = writing.terms(heading[3:])
+        context = writing.terms(" ".join(paragraphs))
+        extra = writing.paragraphs_of(writing.pick(candidates, focus, context, share, used))
+        if extra and writing.NOTHING_FOUND in paragraphs:
+            paragraphs.remove(writing.NOTHING_FOUND)
+        paragraphs += extra
+
+
+def _shorten(sections: list[tuple[str, list[str]]], excess: int) -> None:
+    """Drops the last paragraph of the longest section until the excess is gone, keeping at
+    least one paragraph everywhere."""
+    while excess > 0:
+        longest = max(sections, key=lambda s: sum(writing.words(p) for p in s[1]))
+        if len(longest[1]) <= 1:
+            return
+        excess -= writing.words(longest[1].pop())
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+def _content(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _tool_calls(convo: Conversation, calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    out = []
+    for i, (name, args) in enumerate(calls):
+        arguments = json.dumps(args, ensure_ascii=False)
+        digest = hashlib.sha1(f"{len(convo.messages)}:{i}:{name}:{arguments}".encode()).hexdigest()
+        out.append({
+            "id": f"call_{digest[:16]}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        })
+    return out

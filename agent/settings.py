@@ -1,0 +1,104 @@
+"""Every setting the app reads, in one place, with defaults that work offline."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_SOURCES = Path(__file__).parent / "corpus"
+BUNDLED_PROMPTS = Path(__file__).parent.parent / "prompts"
+
+
+class Settings(BaseSettings):
+    """Read from the environment and an optional `.env` file; `.env.example` lists them all."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # --- model provider -------------------------------------------------------------------
+    llm_model: str = Field(
+        "offline",
+        description="`offline`, or `openai:<model>` (OpenAI or any OpenAI-compatible server).",
+    )
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = Field(
+        None, description="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1."
+    )
+    llm_temperature: float = Field(0.2, ge=0, le=2)
+    llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429, 5xx, timeouts.")
+    llm_timeout_seconds: float = Field(60, gt=0, description="Timeout of one model call.")
+    offline_token_delay_ms: float = Field(
+        0, ge=0, le=1000, description="Per-token delay of the offline model, for streaming demos."
+    )
+
+    # --- research sources -----------------------------------------------------------------
+    sources_dir: Path = BUNDLED_SOURCES
+    prompts_dir: Path = BUNDLED_PROMPTS
+
+    # --- graph bounds ---------------------------------------------------------------------
+    max_research_rounds: int = Field(3, ge=1, le=10, description="Tool rounds in research.")
+    max_editor_rounds: int = Field(2, ge=1, le=5, description="Tool rounds in one review.")
+    max_revisions: int = Field(2, ge=0, le=5, description="Revise -> review cycles.")
+    step_timeout_seconds: float = Field(120, gt=0, description="Bound on one graph step.")
+    request_timeout_seconds: float = Field(180, gt=0, description="Bound on one whole article.")
+
+    # --- request limits -------------------------------------------------------------------
+    max_body_bytes: int = Field(16_384, ge=1024, description="Larger request bodies get 413.")
+    max_concurrent_writes: int = Field(
+        16, ge=1, description="Articles written at once; more get 503 with Retry-After."
+    )
+
+    # --- MLflow ---------------------------------------------------------------------------
+    mlflow_tracking_uri: str = "sqlite:///mlflow.db"
+    mlflow_ui_url: str | None = Field(
+        None, description="Base of trace links; defaults to the tracking URI when it is HTTP."
+    )
+    mlflow_experiment_name: str = "article-writer"
+    tracing_enabled: bool = True
+    mlflow_trace_timeout_seconds: int | None = Field(
+        300, description="MLflow ends (as ERROR) a trace still open after this long."
+    )
+    mlflow_http_max_retries: int = Field(
+        2, ge=0, description="Retries of one MLflow HTTP call, trace export included."
+    )
+    mlflow_http_timeout_seconds: int = Field(10, ge=1, description="Timeout of one MLflow call.")
+
+    # --- API ------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @field_validator("llm_model")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value != "offline" and not value.startswith("openai:"):
+            raise ValueError("LLM_MODEL must be 'offline' or 'openai:<model>'")
+        return value
+
+    @property
+    def ui_url(self) -> str | None:
+        base = self.mlflow_ui_url
+        if base is None and self.mlflow_tracking_uri.startswith(("http://", "https://")):
+            base = self.mlflow_tracking_uri
+        return base.rstrip("/") if base else None
+
+    @property
+    def provider(self) -> str:
+        return "offline" if self.llm_model == "offline" else "openai"
+
+    @property
+    def model_name(self) -> str:
+        from agent.offline.server import MODEL_NAME
+
+        return MODEL_NAME if self.llm_model == "offline" else self.llm_model.split(":", 1)[1]
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a client or a trace."""
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+        return [key] if key else []
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

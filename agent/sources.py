@@ -1,0 +1,135 @@
+"""The research library: a folder of Markdown or text documents, ranked with BM25 (bm25s)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import Stemmer
+
+SUFFIXES = (".md", ".markdown", ".txt")
+# Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
+# rather than a whole chapter.
+MAX_PASSAGE_WORDS = 160
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str  # "<source_id>#<n>"
+    source_id: str
+    title: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    passages: tuple[Passage, ...]
+
+    @property
+    def markdown(self) -> str:
+        parts = [f"# {self.title}"]
+        section = None
+        for passage in self.passages:
+            if passage.section != section:
+                section = passage.section
+                parts.append(f"## {section}")
+            parts.append(passage.text)
+        return "\n\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+
+
+class SourceLibrary:
+    """Loads every document below a folder once and answers ranked passage queries."""
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"sources folder {folder} does not exist")
+        self.folder = folder
+        self.documents: dict[str, Document] = {}
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() in SUFFIXES and path.name.lower() != "readme.md":
+                doc = parse_document(path.relative_to(folder).with_suffix("").as_posix(), path)
+                if doc.passages:
+                    self.documents[doc.id] = doc
+        if not self.documents:
+            raise ValueError(f"no {'/'.join(SUFFIXES)} documents found in {folder}")
+        self.passages = [p for doc in self.documents.values() for p in doc.passages]
+        self._stemmer = Stemmer.Stemmer("english")
+        self._index = bm25s.BM25()
+        self._index.index(
+            self._tokenize([f"{p.title} {p.section} {p.text}" for p in self.passages]),
+            show_progress=False,
+        )
+
+    def _tokenize(self, texts: list[str]) -> bm25s.tokenization.Tokenized:
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The k best passages for `query`, best first; passages that share no term are left out."""
+        k = max(1, min(k, len(self.passages)))
+        tokens = self._tokenize([query])
+        if not tokens.ids or not tokens.ids[0]:
+            return []
+        ids, scores = self._index.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [
+            Hit(self.passages[int(i)], round(float(s), 4))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def get(self, source_id: str) -> Document | None:
+        return self.documents.get(source_id)
+
+
+def parse_document(doc_id: str, path: Path) -> Document:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    title = doc_id.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").title()
+    section = "Overview"
+    blocks: list[tuple[str, str]] = []
+    paragraph: list[str] = []
+
+    def close_paragraph() -> None:
+        if paragraph:
+            blocks.append((section, " ".join(line.strip() for line in paragraph)))
+            paragraph.clear()
+
+    for line in text.splitlines():
+        if heading := re.match(r"^(#{1,6})\s+(.*\S)", line):
+            close_paragraph()
+            if len(heading.group(1)) == 1 and not blocks:
+                title = heading.group(2)
+            else:
+                section = heading.group(2)
+        elif line.strip():
+            paragraph.append(line)
+        else:
+            close_paragraph()
+    close_paragraph()
+
+    passages: list[Passage] = []
+    for section_name, chunk in _merge_paragraphs(blocks):
+        passages.append(Passage(f"{doc_id}#{len(passages)}", doc_id, title, section_name, chunk))
+    return Document(doc_id, title, tuple(passages))
+
+
+def _merge_paragraphs(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Joins consecutive paragraphs of one section up to MAX_PASSAGE_WORDS."""
+    merged: list[tuple[str, str]] = []
+    for section, paragraph in blocks:
+        if merged and merged[-1][0] == section:
+            joined = f"{merged[-1][1]}\n\n{paragraph}"
+            if len(joined.split()) <= MAX_PASSAGE_WORDS:
+                merged[-1] = (section, joined)
+                continue
+        merged.append((section, paragraph))
+    return merged

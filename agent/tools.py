@@ -1,0 +1,96 @@
+"""The tools the model calls: research over the source library, and the editor's checks.
+
+Research tools answer with JSON for the model and keep the structured hits as the tool message's
+artifact, which the research node reads to know which sources were found. Editor tools read the
+current draft from the graph state (`InjectedState`), so the model never has to copy the article
+into a tool call.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from langchain_core.tools import BaseTool, ToolException, tool
+from langgraph.prebuilt import InjectedState
+
+from agent import citations, readability as reading
+from agent.sources import Passage, SourceLibrary
+from agent.state import Source
+
+MAX_K = 10
+
+
+def _passage_json(passage: Passage, score: float | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "source_id": passage.source_id,
+        "title": passage.title,
+        "section": passage.section,
+        "text": passage.text,
+    }
+    if score is not None:
+        found["score"] = score
+    return found
+
+
+def research_tools(library: SourceLibrary) -> list[BaseTool]:
+    @tool(response_format="content_and_artifact")
+    def search_sources(query: str, k: int = 5) -> tuple[str, list[dict[str, Any]]]:
+        """Search the source library. Returns up to k passages (1-10), most relevant first, each
+        with its source_id, document title, section and text."""
+        hits = library.search(query, max(1, min(k, MAX_K)))
+        found = [_passage_json(hit.passage, hit.score) for hit in hits]
+        return json.dumps(found, ensure_ascii=False), found
+
+    @tool(response_format="content_and_artifact")
+    def read_source(source_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """Read a whole source document by the source_id that search_sources returned."""
+        doc = library.get(source_id)
+        if doc is None:
+            raise ToolException(f"No source has id {source_id!r}; use an id from search_sources.")
+        return doc.markdown, [_passage_json(p) for p in doc.passages]
+
+    read_source.handle_tool_error = True  # an unknown id goes back to the model as the answer
+    return [search_sources, read_source]
+
+
+@tool
+def word_count(
+    draft: Annotated[str, InjectedState("draft")],
+    target_words: Annotated[int, InjectedState("target_words")],
+) -> dict[str, Any]:
+    """Count the words of the current draft's prose and compare them with the target length."""
+    words = citations.count_words(draft)
+    return {"words": words, "target": target_words, "ratio": round(words / target_words, 2)}
+
+
+@tool
+def readability(draft: Annotated[str, InjectedState("draft")]) -> dict[str, Any]:
+    """Flesch reading ease (higher is easier; 50-70 suits general readers) and US grade level
+    of the current draft."""
+    measured = reading.measure(citations.plain_text(draft))
+    return {
+        "flesch_reading_ease": measured.reading_ease,
+        "grade_level": measured.grade,
+        "sentences": measured.sentences,
+    }
+
+
+@tool
+def check_citations(
+    draft: Annotated[str, InjectedState("draft")],
+    sources: Annotated[list[Source], InjectedState("sources")],
+) -> dict[str, Any]:
+    """Check that every [n] in the current draft names one of the numbered sources and that
+    every paragraph cites at least one."""
+    report = citations.check(draft, len(sources))
+    return {
+        "sources": len(sources),
+        "cited": report.cited,
+        "invalid": report.invalid,
+        "uncited_paragraphs": report.uncited_paragraphs,
+        "coverage": report.coverage,
+    }
+
+
+EDITOR_TOOLS: list[BaseTool] = [word_count, readability, check_citations]

@@ -1,0 +1,186 @@
+"""MLflow tracing for the app: setup, the tracking connection, node state spans, trace links."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+import mlflow
+from mlflow.entities import LiveSpan, SpanType
+
+from agent import citations
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# MLflow's own settings that the app sets from `Settings`, so they too have one home.
+# The HTTP ones bound how long the background exporter keeps retrying a tracking server that
+# is down (MLflow's defaults retry for minutes).
+MLFLOW_ENV = {
+    "MLFLOW_TRACE_TIMEOUT_SECONDS": "mlflow_trace_timeout_seconds",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "mlflow_http_max_retries",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "mlflow_http_timeout_seconds",
+}
+SECRET_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+
+
+def configure(settings: Settings) -> None:
+    """Points MLflow at the tracking server and turns on LangChain autologging."""
+    for env, attr in MLFLOW_ENV.items():
+        value = getattr(settings, attr)
+        if value is not None:
+            os.environ[env] = str(value)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    if not settings.tracing_enabled:
+        mlflow.langchain.autolog(disable=True)
+        mlflow.tracing.disable()
+        return
+    mlflow.tracing.enable()
+    # Inline tracer: manual spans opened inside a node nest under that node (mlflow.md trap 3).
+    mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
+    mlflow.tracing.configure(span_processors=[redactor(settings.secrets())])
+
+
+def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
+    """A span processor that masks secrets before a span leaves the process."""
+
+    def mask(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return SECRET_PATTERN.sub("[REDACTED]", text)
+
+    def process(span: LiveSpan) -> None:
+        for key, value in span.attributes.items():
+            raw = json.dumps(value, default=str)
+            if (masked := mask(raw)) != raw:
+                span.set_attribute(key, json.loads(masked))
+
+    return process
+
+
+class TrackingConnection:
+    """Whether the tracking server answers, and the experiment traces go to.
+
+    The app serves articles whether or not the server is up; this only decides what `/ready`
+    says and whether trace links can be built. A background task retries until it connects.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.experiment_id: str | None = None
+        self.problem: str | None = "not checked yet"
+
+    @property
+    def remote(self) -> bool:
+        return self.settings.mlflow_tracking_uri.startswith(("http://", "https://"))
+
+    async def check(self) -> bool:
+        if self.remote:
+            try:
+                async with httpx.AsyncClient(timeout=1.0) as client:
+                    answer = await client.get(f"{self.settings.mlflow_tracking_uri.rstrip('/')}/health")
+                answer.raise_for_status()
+            except httpx.HTTPError:
+                self.problem = f"tracking server {_public(self.settings.mlflow_tracking_uri)} is unreachable"
+                return False
+        if self.experiment_id is None:
+            try:
+                experiment = await asyncio.to_thread(
+                    mlflow.set_experiment, self.settings.mlflow_experiment_name
+                )
+                self.experiment_id = experiment.experiment_id
+            except Exception as exc:  # any store failure leaves the app serving, untraced
+                log.warning("could not set the MLflow experiment: %s", type(exc).__name__)
+                self.problem = "tracking store refused the experiment"
+                return False
+        self.problem = None
+        return True
+
+    async def keep_connected(self, every_s: float = 5.0) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(every_s if self.problem else every_s * 6)
+
+    def trace_url(self, trace_id: str | None) -> str | None:
+        base = self.settings.ui_url
+        if not (trace_id and base and self.experiment_id):
+            return None
+        return f"{base}/#/experiments/{self.experiment_id}/traces?selectedEvaluationId={trace_id}"
+
+
+def _public(uri: str) -> str:
+    """The URI without credentials."""
+    return re.sub(r"//[^/@]*@", "//", uri)
+
+
+def flush() -> None:
+    """Writes out traces still queued for the background exporter (mlflow.md trap 1)."""
+    try:
+        mlflow.flush_trace_async_logging()
+    except Exception as exc:
+        log.warning("flushing traces failed: %s", type(exc).__name__)
+
+
+# --- node state spans ---------------------------------------------------------------------
+
+State = TypeVar("State", bound=dict[str, Any])
+NodeFn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def state_attributes(state: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a reader of the trace wants per step."""
+    attrs: dict[str, Any] = {
+        "state.iteration": state.get("revisions", 0),
+        "state.research_rounds": state.get("research_rounds", 0),
+        "state.sources": len(state.get("sources") or []),
+    }
+    if outline := state.get("outline"):
+        attrs["state.sections"] = len(outline.sections)
+    if draft := state.get("draft"):
+        attrs["state.words"] = citations.count_words(draft)
+    if verdict := state.get("verdict"):
+        attrs["state.decision"] = verdict.decision
+        attrs["state.issues"] = len(verdict.issues)
+    return attrs
+
+
+def _preview(value: Any) -> Any:
+    if isinstance(value, list):
+        return f"{len(value)} item(s)"
+    if isinstance(value, str) and len(value) > 300:
+        return value[:300] + "..."
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return value
+
+
+def traced_node(name: str) -> Callable[[NodeFn], NodeFn]:
+    """Wraps a graph node in a manual span that records the state the node leaves behind.
+
+    Autolog already gives each node a span with its raw inputs and outputs; this one adds the
+    `state.*` attributes that make a trace readable at a glance.
+    """
+
+    def decorate(node: NodeFn) -> NodeFn:
+        @functools.wraps(node)
+        async def run(state: dict[str, Any], runtime: Any) -> dict[str, Any]:
+            with mlflow.start_span(f"{name}.state", span_type=SpanType.CHAIN) as span:
+                span.set_inputs(state_attributes(state))
+                started = time.perf_counter()
+                update = await node(state, runtime)
+                span.set_attributes(state_attributes({**state, **update}))
+                span.set_attribute("node.seconds", round(time.perf_counter() - started, 4))
+                span.set_outputs({key: _preview(value) for key, value in update.items()})
+                return update
+
+        return run
+
+    return decorate

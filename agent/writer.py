@@ -1,0 +1,192 @@
+"""One article, start to finish, as one MLflow trace.
+
+`ArticleWriter.write` opens the request's root span (AGENT), puts who asked and which model
+answered on the trace, runs the graph inside it, and returns the article with its trace id,
+token usage and cost. The API and the CLI both call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+import mlflow
+import openai
+from langchain_core.callbacks import UsageMetadataCallbackHandler
+from mlflow.entities import SpanType
+from mlflow.entities.span import NoOpSpan
+from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
+
+from agent.context import WriterContext
+from agent.graph import build_graph
+from agent.llm import chat_model
+from agent.prompts import PromptBook
+from agent.settings import Settings
+from agent.sources import SourceLibrary
+from agent.state import Article, ArticleState
+from agent.tools import research_tools
+
+log = logging.getLogger(__name__)
+APP_VERSION = version("article-writer")
+RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    topic: str
+    audience: str = "general readers"
+    tone: str = "clear and neutral"
+    target_words: int = 600
+    user_id: str | None = None
+    session_id: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    article: Article
+    trace_id: str | None
+    usage: Usage
+    cost_usd: float | None
+    model: str
+    duration_ms: int
+
+
+class WriteFailed(Exception):
+    """A run that could not finish; `code` says whose fault, the message is safe to show."""
+
+    MESSAGES = {
+        "provider_error": "The language model provider did not answer successfully, even after "
+        "retries. Try again later.",
+        "timeout": "Writing the article took longer than the server allows. Try a shorter "
+        "target length, or try again later.",
+        "internal_error": "The article could not be written because of an internal error.",
+        "busy": "The server is writing as many articles as it allows at once. Try again in a "
+        "few seconds.",
+    }
+
+    def __init__(self, code: str, trace_id: str | None) -> None:
+        super().__init__(self.MESSAGES[code])
+        self.code = code
+        self.trace_id = trace_id
+
+
+class ArticleWriter:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        library = SourceLibrary(settings.sources_dir)
+        tools = research_tools(library)
+        self.context = WriterContext(
+            llm=chat_model(settings),
+            prompts=PromptBook.from_folder(settings.prompts_dir),
+            library=library,
+            research_tools=tools,
+        )
+        self.graph = build_graph(tools, settings)
+        self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """Writes one article; raises WriteFailed with a code the caller can map to a status."""
+        if self._slots.locked():
+            raise WriteFailed("busy", None)
+        async with self._slots:
+            return await self._write(request)
+
+    async def _write(self, request: WriteRequest) -> WriteResult:
+        usage = UsageMetadataCallbackHandler()
+        started = time.perf_counter()
+        with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
+            trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
+            root.set_inputs(asdict(request))
+            if trace_id:
+                self._describe_trace(request)
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    # Its own task: spans the graph leaves active never leak into the caller's
+                    # context (mlflow.md trap 3).
+                    final = await asyncio.create_task(self._run(request, usage))
+            except Exception as exc:
+                code = _failure_code(exc)
+                log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
+                root.set_attribute("error.code", code)
+                raise WriteFailed(code, trace_id) from None
+            article: Article = final["article"]
+            totals = _sum_usage(usage)
+            cost = self._cost(totals)
+            root.set_outputs({"title": article.title, "word_count": article.word_count,
+                              "references": len(article.references)})
+            root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
+        return WriteResult(
+            article=article,
+            trace_id=trace_id,
+            usage=totals,
+            cost_usd=cost,
+            model=self.settings.model_name,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    async def _run(self, request: WriteRequest, usage: UsageMetadataCallbackHandler) -> dict[str, Any]:
+        state: ArticleState = {
+            "topic": request.topic,
+            "audience": request.audience,
+            "tone": request.tone,
+            "target_words": request.target_words,
+        }
+        return await self.graph.ainvoke(
+            state,
+            config={"callbacks": [usage], "recursion_limit": RECURSION_LIMIT},
+            context=self.context,
+        )
+
+    def _describe_trace(self, request: WriteRequest) -> None:
+        mlflow.update_current_trace(
+            client_request_id=request.request_id,
+            user=request.user_id,
+            session_id=request.session_id,
+            metadata={
+                "app.version": APP_VERSION,
+                "llm.provider": self.settings.provider,
+                "llm.model": self.settings.model_name,
+                "prompt.source": "bundled",
+            },
+        )
+
+    def _cost(self, usage: Usage) -> float | None:
+        """USD from MLflow's own price table; None where it has no price (the offline model)."""
+        if self.settings.provider == "offline":
+            return None
+        cost = calculate_cost_by_model_and_token_usage(
+            self.settings.model_name,
+            {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+            "openai",
+        )
+        return round(cost["total_cost"], 6) if cost else None
+
+
+def _sum_usage(handler: UsageMetadataCallbackHandler) -> Usage:
+    by_model = handler.usage_metadata.values()
+    return Usage(
+        input_tokens=sum(u.get("input_tokens", 0) for u in by_model),
+        output_tokens=sum(u.get("output_tokens", 0) for u in by_model),
+        total_tokens=sum(u.get("total_tokens", 0) for u in by_model),
+    )
+
+
+def _failure_code(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | openai.APITimeoutError):
+        return "timeout" if isinstance(exc, TimeoutError) else "provider_error"
+    if isinstance(exc, openai.APIError):
+        return "provider_error"
+    return "internal_error"

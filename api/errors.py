@@ -1,0 +1,70 @@
+"""How failures reach the client: a stable code, a message a user can act on, the trace id.
+
+Internal error text never leaves the server: it goes to the log and the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from agent.writer import WriteFailed
+
+log = logging.getLogger(__name__)
+STATUS = {"provider_error": 502, "timeout": 504, "busy": 503, "internal_error": 500}
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, trace_id: str | None = None, **extra: object
+) -> JSONResponse:
+    body = {"error": code, "message": message, "trace_id": trace_id, "request_id": _request_id(request)}
+    headers = {"X-Trace-Id": trace_id} if trace_id else {}
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse({**body, **extra}, status_code=status, headers=headers)
+
+
+def _field_problem(error: dict) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ()) if part != "body"]
+    if error.get("type") == "json_invalid":
+        return {"field": "body", "message": "The request body is not valid JSON."}
+    if not location and error.get("type") in ("model_attributes_type", "dict_type"):
+        return {"field": "body", "message": "Send a JSON object, with Content-Type: application/json."}
+    message = error.get("msg", "is invalid")
+    if error.get("type") == "extra_forbidden":
+        message = "Unknown field: remove it (see the schema at /docs)."
+    elif error.get("type") == "string_pattern_mismatch":
+        message = "Use 1-128 letters, digits or . _ : @ -"
+    return {"field": ".".join(location) or "body", "message": message}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_field_problem(e) for e in exc.errors()]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return error_response(request, 422, "invalid_request", summary, fields=problems)
+
+    @app.exception_handler(WriteFailed)
+    async def failed(request: Request, exc: WriteFailed) -> JSONResponse:
+        return error_response(request, STATUS[exc.code], exc.code, str(exc), exc.trace_id)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(
+            request, 500, "internal_error", "The server failed to answer. Try again later."
+        )

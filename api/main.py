@@ -1,0 +1,56 @@
+"""The FastAPI app: `uvicorn --factory api.main:create_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from agent import tracing
+from agent.settings import Settings, get_settings
+from agent.writer import APP_VERSION, ArticleWriter
+from api import errors
+from api.middleware import BodyLimit, RequestId
+from api.routes import health, write
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure(settings)
+        app.state.settings = settings
+        app.state.writer = ArticleWriter(settings)
+        app.state.tracking = tracking = tracing.TrackingConnection(settings)
+        if settings.tracing_enabled:
+            await tracking.check()
+            if tracking.problem:
+                log.warning("serving without a tracking store: %s", tracking.problem)
+            watcher = asyncio.create_task(tracking.keep_connected())
+        try:
+            yield
+        finally:
+            if settings.tracing_enabled:
+                watcher.cancel()
+                # Traces still queued for export are written before the process ends.
+                await asyncio.to_thread(tracing.flush)
+
+    app = FastAPI(
+        title="Article writer",
+        version=APP_VERSION,
+        description="A LangGraph agent that writes sourced articles, traced end to end in MLflow.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(write.router)
+    app.include_router(health.router)
+    # Outermost last: the request id exists before the body limit may answer 413.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestId)
+    return app

@@ -1,0 +1,36 @@
+"""GET /health (alive) and GET /ready (what works, and what is degraded)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agent.writer import APP_VERSION
+from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.schemas import Check, Health, Readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok", version=APP_VERSION)
+
+
+@router.get("/ready", response_model=Readiness)
+async def ready(writer: WriterDep, tracking: TrackingDep, settings: SettingsDep) -> Readiness:
+    """Readiness. `degraded` still serves articles; `reasons` say what is missing."""
+    library = writer.context.library
+    if settings.tracing_enabled:
+        tracked = await tracking.check()
+        tracing = Check(ok=tracked, detail=tracking.problem or f"experiment {tracking.experiment_id}")
+    else:
+        tracing = Check(ok=True, detail="tracing is turned off (TRACING_ENABLED=false)")
+    checks = {
+        "tracking": tracing,
+        "sources": Check(ok=True, detail=f"{len(library.documents)} documents, "
+                         f"{len(library.passages)} passages indexed"),
+        "model": Check(ok=True, detail=f"{settings.provider}: {settings.model_name}"),
+    }
+    reasons = [f"{name}: {check.detail}" for name, check in checks.items() if not check.ok]
+    return Readiness(status="degraded" if reasons else "ready", checks=checks, reasons=reasons)

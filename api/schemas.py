@@ -1,0 +1,85 @@
+"""The API's request and response bodies, as OpenAPI documents them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.state import Article
+
+MIN_TARGET_WORDS = 150
+MAX_TARGET_WORDS = 2000
+ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,128}$"
+
+
+class WriteBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "topic": "How honeybees pollinate crops",
+                    "audience": "gardeners",
+                    "tone": "friendly",
+                    "target_words": 600,
+                    "user_id": "ada",
+                    "session_id": "session-42",
+                }
+            ]
+        },
+    )
+
+    topic: str = Field(min_length=3, max_length=300, description="What the article is about.")
+    audience: str = Field("general readers", min_length=1, max_length=100)
+    tone: str = Field("clear and neutral", min_length=1, max_length=60)
+    target_words: int = Field(600, ge=MIN_TARGET_WORDS, le=MAX_TARGET_WORDS)
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
+    session_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
+
+    @field_validator("topic", "audience", "tone", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        # Whitespace-only text is as empty as no text.
+        return value.strip() if isinstance(value, str) else value
+
+
+class UsageOut(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class WriteResponse(BaseModel):
+    article: Article
+    trace_id: str | None = Field(description="The MLflow trace of this request (null: tracing off).")
+    trace_url: str | None = Field(description="The trace in the MLflow UI, when it can be linked.")
+    request_id: str
+    usage: UsageOut
+    cost_usd: float | None = Field(description="null when MLflow has no price for the model.")
+    model: str
+    duration_ms: int
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="A stable code: invalid_request, provider_error, ...")
+    message: str = Field(description="What happened, and what to do about it.")
+    trace_id: str | None = None
+    request_id: str | None = None
+    fields: list[dict[str, str]] | None = Field(None, description="Per-field problems (422).")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded"]
+    checks: dict[str, Check]
+    reasons: list[str]
