@@ -26,4 +26,4 @@ class WriterContext:
         """The model tuned by the prompt's own settings, and the prompt's messages, filled in."""
         version: PromptVersion = self.prompts.get(name)
         messages = version.format(**variables)
-        return tuned(self.llm, version.model_config), convert_to_messages(messages)  # type: ignore[arg-type]
+        return tuned(self.llm, version.model_config), convert_to_messages(messages)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -18,20 +19,31 @@ from agent.settings import Settings
 from agent.state import ArticleState
 from agent.tools import EDITOR_TOOLS
 
+Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleState, ArticleState]
 
-def build_graph(research_tools: list[BaseTool], settings: Settings) -> CompiledStateGraph:
+
+def _wants_tools(messages: list[AnyMessage]) -> bool:
+    last = messages[-1] if messages else None
+    return isinstance(last, AIMessage) and bool(last.tool_calls)
+
+
+def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
     def after_research(state: ArticleState) -> str:
-        wants_tools = bool(state["research_messages"][-1].tool_calls)  # type: ignore[attr-defined]
+        wants_tools = _wants_tools(state["research_messages"])
         within_bound = state["research_rounds"] <= settings.max_research_rounds
         return "research_tools" if wants_tools and within_bound else "draft"
 
     def after_review(state: ArticleState) -> str:
-        wants_tools = bool(state["review_messages"][-1].tool_calls)  # type: ignore[attr-defined]
+        wants_tools = _wants_tools(state["review_messages"])
         if wants_tools and state["editor_rounds"] <= settings.max_editor_rounds:
             return "editor_tools"
         verdict = state.get("verdict")
         wants_revision = verdict is not None and verdict.decision == "revise"
-        return "revise" if wants_revision and state.get("revisions", 0) < settings.max_revisions else "finalize"
+        return (
+            "revise"
+            if wants_revision and state.get("revisions", 0) < settings.max_revisions
+            else "finalize"
+        )
 
     graph = StateGraph(ArticleState, context_schema=WriterContext)
     graph.add_node("plan", plan)

@@ -32,7 +32,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         transport = httpx.ASGITransport(app=create_app(settings.offline_token_delay_ms))
         return ChatOpenAI(
             model=MODEL_NAME,
-            api_key="offline",  # type: ignore[arg-type]
+            api_key="offline",
             base_url=OFFLINE_BASE_URL,
             http_async_client=httpx.AsyncClient(transport=transport, base_url=OFFLINE_BASE_URL),
             **common,
@@ -41,7 +41,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
     return ChatOpenAI(
         model=settings.model_name,
         # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key.
-        api_key=key or "not-needed",  # type: ignore[arg-type]
+        api_key=key or "not-needed",
         base_url=settings.openai_base_url,
         **common,
     )

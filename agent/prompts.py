@@ -36,7 +36,7 @@ class PromptFile:
 
     def as_version(self, version: int = 0) -> PromptVersion:
         """The prompt as MLflow's own type, so bundled and registry prompts format alike."""
-        return PromptVersion(
+        return PromptVersion(  # type: ignore[abstract]  # from_proto is unused here
             self.name,
             version,
             self.messages,

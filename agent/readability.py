@@ -36,14 +36,18 @@ class Readability:
         """206.835 - 1.015 words/sentence - 84.6 syllables/word; 60-70 is plain English."""
         if not self.words:
             return 0.0
-        return round(206.835 - 1.015 * self.words / self.sentences - 84.6 * self.syllables / self.words, 1)
+        return round(
+            206.835 - 1.015 * self.words / self.sentences - 84.6 * self.syllables / self.words, 1
+        )
 
     @property
     def grade(self) -> float:
         """0.39 words/sentence + 11.8 syllables/word - 15.59: a US school grade."""
         if not self.words:
             return 0.0
-        return round(0.39 * self.words / self.sentences + 11.8 * self.syllables / self.words - 15.59, 1)
+        return round(
+            0.39 * self.words / self.sentences + 11.8 * self.syllables / self.words - 15.59, 1
+        )
 
 
 def measure(text: str) -> Readability:

@@ -65,9 +65,19 @@ class Settings(BaseSettings):
     )
     mlflow_http_timeout_seconds: int = Field(10, ge=1, description="Timeout of one MLflow call.")
 
-    # --- API ------------------------------------------------------------------------------
+    # --- API and `writer up` --------------------------------------------------------------
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
+    api_port: int = Field(8000, ge=1, le=65535)
+    mlflow_port: int = Field(5000, ge=1, le=65535, description="Where `writer up` serves MLflow.")
+    mlflow_data_dir: Path = Field(
+        Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."
+    )
+
+    @field_validator("openai_api_key", "openai_base_url", "mlflow_ui_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists these with empty values; empty means "not set".
+        return None if value == "" else value
 
     @field_validator("llm_model")
     @classmethod

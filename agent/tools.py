@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import InjectedState
 
-from agent import citations, readability as reading
+from agent import citations
+from agent import readability as reading
 from agent.sources import Passage, SourceLibrary
 from agent.state import Source
 

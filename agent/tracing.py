@@ -86,10 +86,14 @@ class TrackingConnection:
         if self.remote:
             try:
                 async with httpx.AsyncClient(timeout=1.0) as client:
-                    answer = await client.get(f"{self.settings.mlflow_tracking_uri.rstrip('/')}/health")
+                    answer = await client.get(
+                        f"{self.settings.mlflow_tracking_uri.rstrip('/')}/health"
+                    )
                 answer.raise_for_status()
             except httpx.HTTPError:
-                self.problem = f"tracking server {_public(self.settings.mlflow_tracking_uri)} is unreachable"
+                self.problem = (
+                    f"tracking server {_public(self.settings.mlflow_tracking_uri)} is unreachable"
+                )
                 return False
         if self.experiment_id is None:
             try:

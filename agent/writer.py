@@ -11,13 +11,15 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import mlflow
 import openai
 from langchain_core.callbacks import UsageMetadataCallbackHandler
+from langchain_core.runnables import RunnableConfig
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
@@ -33,7 +35,10 @@ from agent.tools import research_tools
 
 log = logging.getLogger(__name__)
 APP_VERSION = version("article-writer")
-RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
+RECURSION_LIMIT = 80
+StepHook = Callable[
+    [str, dict[str, Any]], None
+]  # far above the bounded rounds; a guard, never the thing that stops a run
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ class WriteResult:
 class WriteFailed(Exception):
     """A run that could not finish; `code` says whose fault, the message is safe to show."""
 
-    MESSAGES = {
+    MESSAGES: ClassVar[dict[str, str]] = {
         "provider_error": "The language model provider did not answer successfully, even after "
         "retries. Try again later.",
         "timeout": "Writing the article took longer than the server allows. Try a shorter "
@@ -97,14 +102,17 @@ class ArticleWriter:
         self.graph = build_graph(tools, settings)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 
-    async def write(self, request: WriteRequest) -> WriteResult:
-        """Writes one article; raises WriteFailed with a code the caller can map to a status."""
+    async def write(self, request: WriteRequest, on_step: StepHook | None = None) -> WriteResult:
+        """Writes one article; raises WriteFailed with a code the caller can map to a status.
+
+        `on_step(node, update)` is called as each node of the graph finishes.
+        """
         if self._slots.locked():
             raise WriteFailed("busy", None)
         async with self._slots:
-            return await self._write(request)
+            return await self._write(request, on_step)
 
-    async def _write(self, request: WriteRequest) -> WriteResult:
+    async def _write(self, request: WriteRequest, on_step: StepHook | None) -> WriteResult:
         usage = UsageMetadataCallbackHandler()
         started = time.perf_counter()
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
@@ -116,7 +124,7 @@ class ArticleWriter:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context (mlflow.md trap 3).
-                    final = await asyncio.create_task(self._run(request, usage))
+                    final = await asyncio.create_task(self._run(request, usage, on_step))
             except Exception as exc:
                 code = _failure_code(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
@@ -125,8 +133,13 @@ class ArticleWriter:
             article: Article = final["article"]
             totals = _sum_usage(usage)
             cost = self._cost(totals)
-            root.set_outputs({"title": article.title, "word_count": article.word_count,
-                              "references": len(article.references)})
+            root.set_outputs(
+                {
+                    "title": article.title,
+                    "word_count": article.word_count,
+                    "references": len(article.references),
+                }
+            )
             root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
         return WriteResult(
             article=article,
@@ -137,18 +150,27 @@ class ArticleWriter:
             duration_ms=round((time.perf_counter() - started) * 1000),
         )
 
-    async def _run(self, request: WriteRequest, usage: UsageMetadataCallbackHandler) -> dict[str, Any]:
+    async def _run(
+        self, request: WriteRequest, usage: UsageMetadataCallbackHandler, on_step: StepHook | None
+    ) -> dict[str, Any]:
         state: ArticleState = {
             "topic": request.topic,
             "audience": request.audience,
             "tone": request.tone,
             "target_words": request.target_words,
         }
-        return await self.graph.ainvoke(
-            state,
-            config={"callbacks": [usage], "recursion_limit": RECURSION_LIMIT},
-            context=self.context,
-        )
+        final: dict[str, Any] = {}
+        config: RunnableConfig = {"callbacks": [usage], "recursion_limit": RECURSION_LIMIT}
+        async for part in self.graph.astream(
+            state, config, context=self.context, stream_mode=["updates", "values"]
+        ):
+            mode, chunk = cast(tuple[str, dict[str, Any]], part)
+            if mode == "values":
+                final = chunk
+            elif on_step is not None:
+                for node, update in chunk.items():
+                    on_step(node, update or {})
+        return final
 
     def _describe_trace(self, request: WriteRequest) -> None:
         mlflow.update_current_trace(

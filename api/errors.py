@@ -23,9 +23,19 @@ def _request_id(request: Request) -> str | None:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, trace_id: str | None = None, **extra: object
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    trace_id: str | None = None,
+    **extra: object,
 ) -> JSONResponse:
-    body = {"error": code, "message": message, "trace_id": trace_id, "request_id": _request_id(request)}
+    body = {
+        "error": code,
+        "message": message,
+        "trace_id": trace_id,
+        "request_id": _request_id(request),
+    }
     headers = {"X-Trace-Id": trace_id} if trace_id else {}
     if status == 503:
         headers["Retry-After"] = "5"
@@ -37,7 +47,10 @@ def _field_problem(error: dict) -> dict[str, str]:
     if error.get("type") == "json_invalid":
         return {"field": "body", "message": "The request body is not valid JSON."}
     if not location and error.get("type") in ("model_attributes_type", "dict_type"):
-        return {"field": "body", "message": "Send a JSON object, with Content-Type: application/json."}
+        return {
+            "field": "body",
+            "message": "Send a JSON object, with Content-Type: application/json.",
+        }
     message = error.get("msg", "is invalid")
     if error.get("type") == "extra_forbidden":
         message = "Unknown field: remove it (see the schema at /docs)."

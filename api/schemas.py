@@ -52,7 +52,9 @@ class UsageOut(BaseModel):
 
 class WriteResponse(BaseModel):
     article: Article
-    trace_id: str | None = Field(description="The MLflow trace of this request (null: tracing off).")
+    trace_id: str | None = Field(
+        description="The MLflow trace of this request (null: tracing off)."
+    )
     trace_url: str | None = Field(description="The trace in the MLflow UI, when it can be linked.")
     request_id: str
     usage: UsageOut

@@ -23,11 +23,16 @@ def background(library: SourceLibrary, topic: str) -> list[Hit]:
         span.set_inputs({"query": topic, "k": BACKGROUND_PASSAGES})
         hits = library.search(topic, BACKGROUND_PASSAGES)
         # The document shape MLflow's UI renders for retriever spans.
-        span.set_outputs([
-            {"id": h.passage.id, "page_content": h.passage.text,
-             "metadata": {"doc_uri": h.passage.source_id, "score": h.score}}
-            for h in hits
-        ])
+        span.set_outputs(
+            [
+                {
+                    "id": h.passage.id,
+                    "page_content": h.passage.text,
+                    "metadata": {"doc_uri": h.passage.source_id, "score": h.score},
+                }
+                for h in hits
+            ]
+        )
         return hits
 
 

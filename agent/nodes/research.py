@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AnyMessage, ToolMessage
+from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.runtime import Runtime
 
 from agent import briefs
@@ -19,7 +19,7 @@ MAX_PASSAGES_PER_SOURCE = 5
 @traced_node("research")
 async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
-    history = list(state.get("research_messages") or [])
+    history: list[BaseMessage] = list(state.get("research_messages") or [])
     llm, opening = ctx.prompt(
         "article-research",
         topic=state["topic"],
@@ -36,7 +36,7 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     }
 
 
-def collect_sources(messages: list[AnyMessage]) -> list[Source]:
+def collect_sources(messages: list[BaseMessage]) -> list[Source]:
     """Sources in the order research met them, with the passages it saw of each.
 
     Passages that a search ranked come first; a document read whole adds its other sections.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
@@ -15,7 +16,7 @@ from agent.tracing import traced_node
 
 @traced_node("review")
 async def review(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
-    history = list(state.get("review_messages") or [])
+    history: list[BaseMessage] = list(state.get("review_messages") or [])
     llm, opening = runtime.context.prompt(
         "article-review",
         audience=state["audience"],

@@ -16,12 +16,14 @@ from agent.tracing import traced_node
 
 @traced_node("revise")
 async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
+    verdict = state["verdict"]
+    assert verdict is not None, "revise runs only after a verdict"
     llm, messages = runtime.context.prompt(
         "article-revise",
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        issues=briefs.list_block(state["verdict"].issues),
+        issues=briefs.list_block(verdict.issues),
         sources=briefs.sources_block(state.get("sources") or []),
         draft=state["draft"],
     )

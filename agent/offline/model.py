@@ -206,18 +206,24 @@ def draft(convo: Conversation) -> str:
 def edit(convo: Conversation) -> Reply:
     results = convo.tool_results()
     if not results:
-        wanted = [name for name in ("word_count", "readability", "check_citations") if name in convo.tools]
+        wanted = [
+            name for name in ("word_count", "readability", "check_citations") if name in convo.tools
+        ]
         return Reply(None, _tool_calls(convo, [(name, {}) for name in wanted]))
     measured = {name: _json(out) or {} for name, _, out in results}
     issues = []
     if count := measured.get("word_count"):
         words, target = count["words"], count["target"]
         if words < target * (1 - LENGTH_TOLERANCE):
-            issues.append(f"The draft has {words} words against a target of {target}: "
-                          f"add about {target - words} words of sourced material.")
+            issues.append(
+                f"The draft has {words} words against a target of {target}: "
+                f"add about {target - words} words of sourced material."
+            )
         elif words > target * (1 + LENGTH_TOLERANCE):
-            issues.append(f"The draft has {words} words against a target of {target}: "
-                          f"cut about {words - target} words.")
+            issues.append(
+                f"The draft has {words} words against a target of {target}: "
+                f"cut about {words - target} words."
+            )
     if check := measured.get("check_citations"):
         if check.get("invalid"):
             listed = ", ".join(f"[{n}]" for n in check["invalid"])
@@ -322,14 +328,18 @@ def _json(text: Any) -> Any:
         return None
 
 
-def _tool_calls(convo: Conversation, calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def _tool_calls(
+    convo: Conversation, calls: list[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
     out = []
     for i, (name, args) in enumerate(calls):
         arguments = json.dumps(args, ensure_ascii=False)
         digest = hashlib.sha1(f"{len(convo.messages)}:{i}:{name}:{arguments}".encode()).hexdigest()
-        out.append({
-            "id": f"call_{digest[:16]}",
-            "type": "function",
-            "function": {"name": name, "arguments": arguments},
-        })
+        out.append(
+            {
+                "id": f"call_{digest[:16]}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+        )
     return out

@@ -59,7 +59,10 @@ def create_app(token_delay_ms: float = 0) -> FastAPI:
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "app"}]}
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "app"}],
+        }
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
@@ -78,26 +81,28 @@ def create_app(token_delay_ms: float = 0) -> FastAPI:
             "completion_tokens": tokens.completion_tokens(reply.content, reply.tool_calls),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        completion_id = "chatcmpl-" + hashlib.sha1(
-            json.dumps(body, sort_keys=True).encode()
-        ).hexdigest()[:24]
+        completion_id = (
+            "chatcmpl-" + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+        )
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             chunks = _stream(state, completion_id, reply, usage if include_usage else None)
             return StreamingResponse(chunks, media_type="text/event-stream")
         if state.token_delay_s:
             await asyncio.sleep(state.token_delay_s * usage["completion_tokens"])
-        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        answer: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.tool_calls:
-            message["tool_calls"] = reply.tool_calls
-        return JSONResponse({
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": MODEL_NAME,
-            "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
-            "usage": usage,
-        })
+            answer["tool_calls"] = reply.tool_calls
+        return JSONResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": MODEL_NAME,
+                "choices": [{"index": 0, "message": answer, "finish_reason": _finish(reply)}],
+                "usage": usage,
+            }
+        )
 
     @app.post("/admin/faults")
     async def inject_faults(plan: FaultPlan) -> dict[str, Any]:
@@ -138,7 +143,13 @@ async def _stream(
         yield chunk({"tool_calls": [{"index": index, **call}]})
     yield chunk({}, _finish(reply))
     if usage is not None:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": MODEL_NAME, "choices": [], "usage": usage}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": MODEL_NAME,
+            "choices": [],
+            "usage": usage,
+        }
         yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"

@@ -24,7 +24,9 @@ STOPWORDS = frozenset(
     through to too under understand until up us very was we were what when where which while who
     whom why will with would you your""".split()
 )
-SMALL_WORDS = frozenset("a an and as at but by for from in into of on or the to vs via with".split())
+SMALL_WORDS = frozenset(
+    "a an and as at but by for from in into of on or the to vs via with".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -23,13 +23,17 @@ async def ready(writer: WriterDep, tracking: TrackingDep, settings: SettingsDep)
     library = writer.context.library
     if settings.tracing_enabled:
         tracked = await tracking.check()
-        tracing = Check(ok=tracked, detail=tracking.problem or f"experiment {tracking.experiment_id}")
+        tracing = Check(
+            ok=tracked, detail=tracking.problem or f"experiment {tracking.experiment_id}"
+        )
     else:
         tracing = Check(ok=True, detail="tracing is turned off (TRACING_ENABLED=false)")
     checks = {
         "tracking": tracing,
-        "sources": Check(ok=True, detail=f"{len(library.documents)} documents, "
-                         f"{len(library.passages)} passages indexed"),
+        "sources": Check(
+            ok=True,
+            detail=f"{len(library.documents)} documents, {len(library.passages)} passages indexed",
+        ),
         "model": Check(ok=True, detail=f"{settings.provider}: {settings.model_name}"),
     }
     reasons = [f"{name}: {check.detail}" for name, check in checks.items() if not check.ok]

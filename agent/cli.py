@@ -1,0 +1,164 @@
+"""`writer`: write an article, serve the API, or start MLflow and the API together.
+
+writer write "How honeybees pollinate crops"   one article in this process, traced
+writer serve                                   the API (uvicorn)
+writer up                                      MLflow server + API: `make run`
+writer offline-model --port 8100               the offline model on its own port
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+from typing import Any
+
+from agent.settings import Settings
+
+NODE_DONE = {
+    "plan": lambda u: f"outline with {len(u['outline'].sections)} sections",
+    "research": lambda u: f"{len(u.get('sources') or [])} sources so far",
+    "research_tools": lambda u: f"{len(u.get('research_messages') or [])} tool result(s)",
+    "draft": lambda u: "draft written",
+    "review": lambda u: (
+        f"editor decided: {u['verdict'].decision}"
+        if u.get("verdict")
+        else "editor is measuring the draft"
+    ),
+    "editor_tools": lambda u: f"{len(u.get('review_messages') or [])} measurement(s)",
+    "revise": lambda u: f"revision {u.get('revisions')}",
+    "finalize": lambda u: "article assembled",
+}
+
+
+def _progress(node: str, update: dict[str, Any]) -> None:
+    describe = NODE_DONE.get(node, lambda _: "done")
+    print(f"  {node:<15} {describe(update)}", file=sys.stderr, flush=True)
+
+
+async def _write(args: argparse.Namespace, settings: Settings) -> int:
+    from agent import tracing
+    from agent.writer import ArticleWriter, WriteFailed, WriteRequest
+
+    tracing.configure(settings)
+    connection = tracing.TrackingConnection(settings)
+    if settings.tracing_enabled and not await connection.check():
+        print(f"warning: {connection.problem}; the trace will not be stored", file=sys.stderr)
+    writer = ArticleWriter(settings)
+    request = WriteRequest(
+        topic=args.topic, audience=args.audience, tone=args.tone, target_words=args.words
+    )
+    print(f"Writing about {args.topic!r} with {settings.model_name}...", file=sys.stderr)
+    try:
+        result = await writer.write(request, on_step=_progress)
+    except WriteFailed as exc:
+        print(f"error: {exc} (trace {exc.trace_id})", file=sys.stderr)
+        return 1
+    finally:
+        tracing.flush()
+    if args.json:
+        print(json.dumps({"article": result.article.model_dump(), "trace_id": result.trace_id}))
+    else:
+        print(result.article.markdown)
+        print("\nReferences")
+        for ref in result.article.references:
+            print(f"  [{ref.n}] {ref.title} ({ref.source_id})")
+    usage = result.usage
+    print(
+        f"\n{result.article.word_count} words, {usage.total_tokens} tokens "
+        f"({usage.input_tokens} in, {usage.output_tokens} out), {result.duration_ms} ms",
+        file=sys.stderr,
+    )
+    link = connection.trace_url(result.trace_id) or f"trace id {result.trace_id}"
+    print(f"Trace: {link}", file=sys.stderr)
+    return 0
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def _up(settings: Settings) -> int:
+    from agent import tracking_server
+
+    host = "127.0.0.1"
+    for name, port in (("MLFLOW_PORT", settings.mlflow_port), ("API_PORT", settings.api_port)):
+        if not _port_free(host, port):
+            print(f"error: port {port} is in use; set {name} to a free port", file=sys.stderr)
+            return 2
+    mlflow_url = f"http://{host}:{settings.mlflow_port}"
+    print(f"Starting MLflow at {mlflow_url} (data in {settings.mlflow_data_dir}/)...", flush=True)
+    server = tracking_server.start(settings.mlflow_port, settings.mlflow_data_dir, host)
+    try:
+        tracking_server.wait_until_healthy(mlflow_url, server)
+        api_settings = settings.model_copy(
+            update={"mlflow_tracking_uri": mlflow_url, "api_host": host}
+        )
+        api_url = f"http://{host}:{settings.api_port}"
+        print(f"\n  MLflow UI   {mlflow_url}\n  API         {api_url}   (docs: {api_url}/docs)\n")
+        print(
+            f"  Try:  curl -s -X POST {api_url}/write -H 'Content-Type: application/json' "
+            '-d \'{"topic": "How honeybees pollinate crops"}\'\n',
+            flush=True,
+        )
+        _serve(api_settings)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tracking_server.stop(server)
+    return 0
+
+
+def _offline_model(port: int, host: str, delay_ms: float) -> None:
+    import uvicorn
+
+    from agent.offline.server import create_app
+
+    uvicorn.run(create_app(delay_ms), host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="writer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    write = commands.add_parser("write", help="write one article and print it")
+    write.add_argument("topic")
+    write.add_argument("--audience", default="general readers")
+    write.add_argument("--tone", default="clear and neutral")
+    write.add_argument("--words", type=int, default=600, help="target length (150-2000)")
+    write.add_argument("--json", action="store_true", help="print the article as JSON")
+    commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
+    commands.add_parser("up", help="start an MLflow server and the API (MLFLOW_PORT, API_PORT)")
+    offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")
+    offline.add_argument("--port", type=int, default=8100)
+    offline.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.command == "write":
+        if not 3 <= len(args.topic.strip()) <= 300:
+            parser.error("the topic must be 3 to 300 characters")
+        return asyncio.run(_write(args, settings))
+    if args.command == "serve":
+        _serve(settings)
+    elif args.command == "up":
+        return _up(settings)
+    elif args.command == "offline-model":
+        _offline_model(args.port, args.host, settings.offline_token_delay_ms)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
