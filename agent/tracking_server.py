@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,11 @@ from pathlib import Path
 import httpx
 
 
-def start(port: int, data_dir: Path, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
+def start(
+    port: int, data_dir: Path, host: str = "127.0.0.1", *, jobs: bool = True
+) -> subprocess.Popen[bytes]:
+    """`jobs=False` skips MLflow's job runner (scheduled scorers), which costs a few CPU-seconds
+    at start; tests that need no scorers start faster without it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
     command = [
@@ -29,7 +34,8 @@ def start(port: int, data_dir: Path, host: str = "127.0.0.1") -> subprocess.Pope
         "1",
     ]
     log = (data_dir / "server.log").open("ab")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(jobs).lower()}
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:

@@ -33,7 +33,7 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
         title = found.group(1).strip()
     sections = [
         ArticleSection(heading=heading.strip(), markdown=body.strip())
-        for heading, body in re.findall(r"^## (.+)\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
+        for heading, body in re.findall(r"^## ([^\n]+)\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
     ]
     references = [
         Reference(n=new, source_id=sources[old - 1].id, title=sources[old - 1].title)
