@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
@@ -82,9 +82,18 @@ class Settings(BaseSettings):
     @field_validator("llm_model")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        if value != "offline" and not value.startswith("openai:"):
+        if value != "offline" and not (value.startswith("openai:") and len(value) > 7):
             raise ValueError("LLM_MODEL must be 'offline' or 'openai:<model>'")
         return value
+
+    @model_validator(mode="after")
+    def _provider_reachable(self) -> Settings:
+        if self.provider == "openai" and not (self.openai_api_key or self.openai_base_url):
+            raise ValueError(
+                f"LLM_MODEL={self.llm_model} needs OPENAI_API_KEY, or OPENAI_BASE_URL for a "
+                "local OpenAI-compatible server"
+            )
+        return self
 
     @property
     def ui_url(self) -> str | None:

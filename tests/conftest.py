@@ -80,8 +80,17 @@ def start_process(command: list[str], workdir: Path, env: dict[str, str], port: 
 
 def start_api(workdir: Path, **env: str) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     server = start_process(command, workdir, clean_env(**env), port)
     wait_healthy(server)
     return server

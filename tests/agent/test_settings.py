@@ -1,0 +1,38 @@
+import pytest
+from pydantic import ValidationError
+
+from agent.settings import Settings
+
+
+def test_defaults_work_offline() -> None:
+    settings = Settings(_env_file=None)
+    assert (settings.provider, settings.model_name) == ("offline", "offline-writer")
+    assert settings.secrets() == []
+    assert settings.ui_url is None  # sqlite tracking: no UI to link to by default
+
+
+def test_http_tracking_uri_doubles_as_the_ui_base() -> None:
+    settings = Settings(_env_file=None, mlflow_tracking_uri="http://127.0.0.1:5000/")
+    assert settings.ui_url == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"llm_model": "anthropic:claude"}, "must be 'offline' or 'openai:<model>'"),
+        ({"llm_model": "openai:"}, "must be 'offline' or 'openai:<model>'"),
+        ({"llm_model": "openai:gpt-4o-mini"}, "needs OPENAI_API_KEY"),
+        ({"max_revisions": 9}, "less than or equal to 5"),
+    ],
+)
+def test_bad_settings_say_what_to_set(values: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **values)
+
+
+def test_openai_compatible_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_MODEL", "openai:llama3.1")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "")  # as copied from .env.example
+    settings = Settings(_env_file=None)
+    assert settings.model_name == "llama3.1" and settings.openai_api_key is None

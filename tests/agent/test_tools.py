@@ -1,0 +1,45 @@
+import json
+
+from agent.settings import BUNDLED_SOURCES
+from agent.sources import SourceLibrary
+from agent.state import Source
+from agent.tools import EDITOR_TOOLS, research_tools
+
+
+async def test_research_tools_answer_json_and_keep_the_hits_as_artifact() -> None:
+    search, read = research_tools(SourceLibrary(BUNDLED_SOURCES))
+    message = await search.ainvoke(
+        {
+            "type": "tool_call",
+            "id": "1",
+            "name": "search_sources",
+            "args": {"query": "coral bleaching", "k": 3},
+        }
+    )
+    hits = json.loads(message.content)
+    assert len(hits) == 3 and message.artifact == hits
+    assert hits[0]["source_id"] == "coral-reefs"
+    missing = await read.ainvoke(
+        {"type": "tool_call", "id": "2", "name": "read_source", "args": {"source_id": "nope"}}
+    )
+    assert "No source has id 'nope'" in missing.content
+
+
+def test_editor_tools_measure_the_draft() -> None:
+    draft = "# T\n\nBees make honey [1]. Bees sting [4]."
+    word_count, readability, check_citations = EDITOR_TOOLS
+    assert word_count.invoke({"draft": draft, "target_words": 8}) == {
+        "words": 5,
+        "target": 8,
+        "ratio": 0.62,
+    }
+    sources = [Source(id="a", title="A", passages=[])]
+    checked = check_citations.invoke({"draft": draft, "sources": sources})
+    assert checked["invalid"] == [4] and checked["coverage"] == 1.0
+    assert readability.invoke({"draft": draft})["sentences"] == 2
+
+
+def test_editor_tools_hide_the_injected_state_from_the_model() -> None:
+    # The model sees tools without parameters: the draft comes from the graph state.
+    for tool in EDITOR_TOOLS:
+        assert tool.tool_call_schema.model_json_schema()["properties"] == {}

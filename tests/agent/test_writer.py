@@ -1,0 +1,112 @@
+"""The whole graph in process on the offline model: what a reader of the article would check."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.messages import ToolMessage
+
+from agent import citations
+from agent.offline import writing
+from agent.settings import Settings
+from agent.writer import ArticleWriter, WriteRequest
+
+TOPIC = "How honeybees pollinate crops"
+
+
+async def run_graph(settings: Settings, **request: object) -> dict:
+    writer = ArticleWriter(settings)
+    state = {"topic": TOPIC, "audience": "gardeners", "tone": "friendly", "target_words": 500}
+    state.update(request)
+    return await writer.graph.ainvoke(state, context=writer.context)
+
+
+async def test_same_input_gives_the_same_article(offline_settings: Settings) -> None:
+    writer = ArticleWriter(offline_settings)
+    first = await writer.write(WriteRequest(topic=TOPIC))
+    second = await writer.write(WriteRequest(topic=TOPIC))
+    assert first.article == second.article
+    assert first.usage == second.usage
+    other = await writer.write(WriteRequest(topic="The history of paper"))
+    assert other.article.markdown != first.article.markdown
+
+
+async def test_citations_name_only_sources_that_research_retrieved(
+    offline_settings: Settings,
+) -> None:
+    final = await run_graph(offline_settings)
+    retrieved = {
+        item["source_id"]
+        for message in final["research_messages"]
+        if isinstance(message, ToolMessage) and isinstance(message.artifact, list)
+        for item in message.artifact
+    }
+    article = final["article"]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", article.markdown)}
+    assert cited == {ref.n for ref in article.references}
+    assert {ref.source_id for ref in article.references} <= retrieved
+    # Every sentence stands, word for word, in a passage of a source its paragraph cites.
+    passages = {
+        n: " ".join(p.text for p in final["sources"][n - 1].passages)
+        for n in range(1, len(final["sources"]) + 1)
+    }
+    for paragraph in citations.paragraphs(final["draft"]):
+        cited_here = citations.cited(paragraph)
+        assert cited_here, f"uncited paragraph: {paragraph[:80]}"
+        for sentence in writing.sentences(citations.strip(paragraph)):
+            assert any(sentence in passages[n] for n in cited_here), sentence
+
+
+async def test_the_draft_follows_the_outline(offline_settings: Settings) -> None:
+    final = await run_graph(offline_settings)
+    headings = [s.heading for s in final["outline"].sections]
+    assert [s.heading for s in final["article"].sections] == headings
+    assert final["article"].title == final["outline"].title
+    for section in final["article"].sections:
+        assert re.search(r"\[\d+\]", section.markdown), f"{section.heading} cites nothing"
+
+
+async def test_a_short_draft_is_revised_toward_the_target(offline_settings: Settings) -> None:
+    words: list[int] = []
+
+    def watch(node: str, update: dict) -> None:
+        if "draft" in update:
+            words.append(citations.count_words(update["draft"]))
+
+    writer = ArticleWriter(offline_settings)
+    result = await writer.write(WriteRequest(topic=TOPIC, target_words=1400), on_step=watch)
+    assert 2 <= len(words) <= 1 + offline_settings.max_revisions  # draft, then revisions
+    assert words[0] < 1400 * 0.85  # the first draft was short, so the editor asked for more
+    assert abs(words[-1] - 1400) < abs(words[0] - 1400)
+    assert result.article.word_count == words[-1]
+
+
+async def test_research_stops_at_its_round_bound(tmp_path) -> None:
+    from agent import tracing
+
+    settings = Settings(
+        _env_file=None,
+        tracing_enabled=False,
+        max_research_rounds=1,
+        mlflow_tracking_uri=f"sqlite:///{tmp_path}/x.db",
+    )
+    tracing.configure(settings)
+    final = await run_graph(settings)
+    tool_rounds = [m for m in final["research_messages"] if getattr(m, "tool_calls", None)]
+    assert final["research_rounds"] >= 1
+    assert not any(
+        isinstance(m, ToolMessage) and m.name == "read_source" for m in final["research_messages"]
+    )
+    assert len(tool_rounds) <= 2  # one round ran; the second request for tools was not served
+    assert final["article"].references
+
+
+@pytest.mark.parametrize("topic", ["Quantum chromodynamics of gluons", "xyzzy plugh"])
+async def test_topics_the_library_barely_covers_still_end_cleanly(
+    offline_settings: Settings, topic: str
+) -> None:
+    writer = ArticleWriter(offline_settings)
+    result = await writer.write(WriteRequest(topic=topic))
+    assert result.article.title
+    assert len(result.article.sections) >= 2
