@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mlflow
 
-from tests.conftest import clean_env
+from tests.servers import clean_env
 
 
 def writer(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Server, free_port, start_api, start_offline_model, wait_for_trace
+from tests.servers import Server, free_port, start_api, start_offline_model, wait_for_trace
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
 

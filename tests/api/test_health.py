@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Server
+from tests.servers import Server
 
 
 def test_health_answers(api: Server) -> None:

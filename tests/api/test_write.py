@@ -8,7 +8,7 @@ import json
 import httpx
 from mlflow.entities import Trace
 
-from tests.conftest import Server, wait_for_trace
+from tests.servers import Server, wait_for_trace
 
 NODES_ALWAYS_RUN = (
     "plan",

@@ -1,0 +1,114 @@
+"""Processes the tests and benchmarks start: the API under uvicorn, the offline model, and how
+to wait for them and for the traces they write. Loopback only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import mlflow
+from mlflow.entities import Trace
+
+# Settings the tests never inherit from the developer's shell or .env.
+SCRUBBED = ("OPENAI_", "LLM_", "MLFLOW_", "SOURCES_DIR", "PROMPTS_DIR", "TRACING_", "MAX_", "API_")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_healthy(server: Server, path: str = "/health", timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.output()[-3000:]}")
+        try:
+            if httpx.get(server.url + path, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{server.url} not healthy:\n{server.output()[-3000:]}")
+
+
+def start_process(command: list[str], workdir: Path, env: dict[str, str], port: int) -> Server:
+    log = workdir / f"server-{port}.log"
+    process = subprocess.Popen(
+        command, cwd=workdir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    return Server(f"http://127.0.0.1:{port}", process, log)
+
+
+def start_api(workdir: Path, **env: str) -> Server:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    server = start_process(command, workdir, clean_env(**env), port)
+    wait_healthy(server)
+    return server
+
+
+def start_offline_model(workdir: Path) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "agent.cli", "offline-model", "--port", str(port)]
+    server = start_process(command, workdir, clean_env(), port)
+    wait_healthy(server, "/v1/models")
+    return server
+
+
+def wait_for_trace(mlflow_url: str, trace_id: str, timeout_s: float = 60) -> Trace:
+    """The finished, stored trace; the API writes traces in the background, so poll for it."""
+    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            trace = client.get_trace(trace_id)
+            if trace is not None and trace.info.state.value != "IN_PROGRESS":
+                return trace
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"trace {trace_id} was not stored in {timeout_s} s")
+        time.sleep(0.3)
