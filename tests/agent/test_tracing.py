@@ -11,8 +11,12 @@ def test_mlflow_settings_reach_mlflow_through_the_environment(
 ) -> None:
     for name in tracing.MLFLOW_ENV:
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(_env_file=None, tracing_enabled=False, mlflow_trace_timeout_seconds=42,
-                        mlflow_tracking_uri=f"sqlite:///{tmp_path}/t.db")
+    settings = Settings(
+        _env_file=None,
+        tracing_enabled=False,
+        mlflow_trace_timeout_seconds=42,
+        mlflow_tracking_uri=f"sqlite:///{tmp_path}/t.db",
+    )
     tracing.configure(settings)
     assert os.environ["MLFLOW_TRACE_TIMEOUT_SECONDS"] == "42"
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
@@ -27,11 +31,13 @@ class FakeSpan:
 
 
 def test_the_redactor_masks_configured_secrets_and_key_shapes() -> None:
-    span = FakeSpan({
-        "mlflow.spanInputs": {"headers": {"Authorization": "Bearer my-secret-value"}},
-        "note": "key sk-abcdefghijklmnopqrstuvwx leaked",
-        "safe": 3,
-    })
+    span = FakeSpan(
+        {
+            "mlflow.spanInputs": {"headers": {"Authorization": "Bearer my-secret-value"}},
+            "note": "key sk-abcdefghijklmnopqrstuvwx leaked",
+            "safe": 3,
+        }
+    )
     tracing.redactor(["my-secret-value"])(span)  # type: ignore[arg-type]
     assert span.attributes == {
         "mlflow.spanInputs": {"headers": {"Authorization": "Bearer [REDACTED]"}},
