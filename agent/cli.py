@@ -47,6 +47,8 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     if settings.tracing_enabled and not await connection.check():
         print(f"warning: {connection.problem}; the trace will not be stored", file=sys.stderr)
     writer = ArticleWriter(settings)
+    if not await writer.prompts.check():
+        print(f"note: {writer.prompts.problem}", file=sys.stderr)
     request = WriteRequest(
         topic=args.topic, audience=args.audience, tone=args.tone, target_words=args.words
     )
@@ -103,8 +105,14 @@ def _up(settings: Settings) -> int:
     try:
         tracking_server.wait_until_healthy(mlflow_url, server)
         api_settings = settings.model_copy(
-            update={"mlflow_tracking_uri": mlflow_url, "api_host": host}
+            update={
+                "mlflow_tracking_uri": mlflow_url,
+                "mlflow_registry_uri": None,
+                "api_host": host,
+            }
         )
+        print("Syncing prompts/ into the registry:")
+        _prompts(argparse.Namespace(action="sync", alias=None, dry_run=False), api_settings)
         api_url = f"http://{host}:{settings.api_port}"
         print(f"\n  MLflow UI   {mlflow_url}\n  API         {api_url}   (docs: {api_url}/docs)\n")
         print(
@@ -118,6 +126,56 @@ def _up(settings: Settings) -> int:
     finally:
         tracking_server.stop(server)
     return 0
+
+
+def _use_mlflow(settings: Settings) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.registry_uri)
+
+
+def _prompts(args: argparse.Namespace, settings: Settings) -> int:
+    from agent import prompt_registry
+    from agent.prompts import PromptBook, PromptFileError
+
+    _use_mlflow(settings)
+    try:
+        if args.action == "sync":
+            rows = prompt_registry.sync(
+                settings.prompts_dir, args.alias or settings.prompt_alias, dry_run=args.dry_run
+            )
+            _print_rows(rows, "changed")
+            if args.dry_run:
+                print("(dry run: the registry was not changed)")
+        elif args.action == "promote":
+            names = sorted(PromptBook.from_folder(settings.prompts_dir).files)
+            _print_rows(prompt_registry.promote(args.source, args.target, names), "moved")
+        elif args.action == "set-alias":
+            prompt_registry.set_alias(args.name, args.alias, args.version)
+            print(f"{args.name}@{args.alias} -> version {args.version}")
+        elif args.action == "list":
+            print(f"{'name':<20} {'version':>7}  {'aliases':<24} description")
+            for item in prompt_registry.listing():
+                aliases = ",".join(item["aliases"]) or "-"
+                print(
+                    f"{item['name']:<20} {item['version']:>7}  {aliases:<24} {item['description']}"
+                )
+        else:
+            print(prompt_registry.diff(args.name, args.old, args.new) or "(no difference)")
+    except PromptFileError as exc:
+        print(f"error: {exc}; nothing was registered", file=sys.stderr)
+        return 1
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_rows(rows: list[Any], flag: str) -> None:
+    print(f"{'name':<20} {'version':>7}  {'alias':<12} {flag}")
+    for row in rows:
+        print(f"{row.name:<20} {row.version:>7}  {row.alias:<12} {'yes' if row.changed else 'no'}")
 
 
 def _offline_model(port: int, host: str, delay_ms: float) -> None:
@@ -144,6 +202,23 @@ def main(argv: list[str] | None = None) -> int:
     offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")
     offline.add_argument("--port", type=int, default=8100)
     offline.add_argument("--host", default="127.0.0.1")
+    prompts = commands.add_parser("prompts", help="the prompt files and the MLflow registry")
+    actions = prompts.add_subparsers(dest="action", required=True)
+    sync = actions.add_parser("sync", help="register changed files, point the alias at them")
+    sync.add_argument("--alias", help="default: the PROMPT_ALIAS setting")
+    sync.add_argument("--dry-run", action="store_true", help="show what would change")
+    promote = actions.add_parser("promote", help="point one alias where another points")
+    promote.add_argument("source", help="e.g. staging")
+    promote.add_argument("target", help="e.g. production")
+    set_alias = actions.add_parser("set-alias", help="point an alias at a version")
+    set_alias.add_argument("name")
+    set_alias.add_argument("alias")
+    set_alias.add_argument("version", type=int)
+    actions.add_parser("list", help="registered prompts, versions and aliases")
+    diff = actions.add_parser("diff", help="the difference between two versions")
+    diff.add_argument("name")
+    diff.add_argument("old", type=int)
+    diff.add_argument("new", type=int)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -155,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         _serve(settings)
     elif args.command == "up":
         return _up(settings)
+    elif args.command == "prompts":
+        return _prompts(args, settings)
     elif args.command == "offline-model":
         _offline_model(args.port, args.host, settings.offline_token_delay_ms)
     return 0

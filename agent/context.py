@@ -11,14 +11,14 @@ from langchain_openai import ChatOpenAI
 from mlflow.entities.model_registry import PromptVersion
 
 from agent.llm import tuned
-from agent.prompts import PromptBook
+from agent.prompts import PromptSet
 from agent.sources import SourceLibrary
 
 
 @dataclass(frozen=True)
 class WriterContext:
     llm: ChatOpenAI
-    prompts: PromptBook
+    prompts: PromptSet  # per request: the versions this run uses
     library: SourceLibrary
     research_tools: list[BaseTool]
 

@@ -16,6 +16,16 @@ import yaml
 from mlflow.entities.model_registry import PromptVersion
 
 REQUIRED = ("name", "description", "variables", "messages")
+# What each node passes to its prompt. A prompt may use any of these, and no other.
+NODE_VARIABLES: dict[str, frozenset[str]] = {
+    "article-plan": frozenset({"topic", "audience", "tone", "target_words", "background"}),
+    "article-research": frozenset({"topic", "outline", "questions"}),
+    "article-draft": frozenset(
+        {"topic", "title", "audience", "tone", "target_words", "outline", "sources"}
+    ),
+    "article-review": frozenset({"audience", "target_words", "draft"}),
+    "article-revise": frozenset({"audience", "tone", "target_words", "issues", "sources", "draft"}),
+}
 ROLES = {"system", "user", "assistant"}
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -78,7 +88,7 @@ def read_prompt_file(path: Path) -> PromptFile:
 
 
 class PromptBook:
-    """The prompts the graph uses, by name."""
+    """The prompt files of a folder, checked against what the nodes pass them."""
 
     def __init__(self, files: dict[str, PromptFile]) -> None:
         self.files = files
@@ -88,7 +98,44 @@ class PromptBook:
         files = [read_prompt_file(p) for p in sorted(folder.glob("*.yaml"))]
         if not files:
             raise PromptFileError(f"no prompt files (*.yaml) in {folder}")
+        for file in files:
+            provided = NODE_VARIABLES.get(file.name)
+            if provided is None:
+                raise PromptFileError(
+                    f"{file.path.name}: no node uses a prompt named {file.name!r} "
+                    f"(known: {', '.join(sorted(NODE_VARIABLES))})"
+                )
+            if unknown := sorted(set(file.variables) - provided):
+                raise PromptFileError(
+                    f"{file.path.name}: the {file.name} node does not provide "
+                    f"{', '.join(unknown)} (it provides {', '.join(sorted(provided))})"
+                )
+        if missing := sorted(set(NODE_VARIABLES) - {f.name for f in files}):
+            raise PromptFileError(f"{folder}: no prompt file for {', '.join(missing)}")
         return cls({f.name: f for f in files})
 
+    def bundled(self) -> PromptSet:
+        return PromptSet({name: f.as_version() for name, f in self.files.items()}, "bundled")
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """The prompt versions one request uses, and where they came from."""
+
+    versions: dict[str, PromptVersion]
+    source: str  # "registry" or "bundled"
+    alias: str | None = None
+
     def get(self, name: str) -> PromptVersion:
-        return self.files[name].as_version()
+        return self.versions[name]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """[{name, version, alias}], as the API returns it; bundled prompts have no version."""
+        return [
+            {
+                "name": name,
+                "version": version.version if self.source == "registry" else None,
+                "alias": self.alias,
+            }
+            for name, version in sorted(self.versions.items())
+        ]

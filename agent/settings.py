@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     sources_dir: Path = BUNDLED_SOURCES
     prompts_dir: Path = BUNDLED_PROMPTS
 
+    prompt_alias: str = Field(
+        "production", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Registry alias to load."
+    )
+    prompt_cache_ttl_seconds: float = Field(
+        60, ge=0, description="How long a loaded alias is reused before asking the registry."
+    )
+
     # --- graph bounds ---------------------------------------------------------------------
     max_research_rounds: int = Field(3, ge=1, le=10, description="Tool rounds in research.")
     max_editor_rounds: int = Field(2, ge=1, le=5, description="Tool rounds in one review.")
@@ -54,6 +61,9 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"
     mlflow_ui_url: str | None = Field(
         None, description="Base of trace links; defaults to the tracking URI when it is HTTP."
+    )
+    mlflow_registry_uri: str | None = Field(
+        None, description="Where prompts are registered; defaults to the tracking URI."
     )
     mlflow_experiment_name: str = "article-writer"
     tracing_enabled: bool = True
@@ -73,7 +83,9 @@ class Settings(BaseSettings):
         Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."
     )
 
-    @field_validator("openai_api_key", "openai_base_url", "mlflow_ui_url", mode="before")
+    @field_validator(
+        "openai_api_key", "openai_base_url", "mlflow_ui_url", "mlflow_registry_uri", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists these with empty values; empty means "not set".
@@ -101,6 +113,10 @@ class Settings(BaseSettings):
         if base is None and self.mlflow_tracking_uri.startswith(("http://", "https://")):
             base = self.mlflow_tracking_uri
         return base.rstrip("/") if base else None
+
+    @property
+    def registry_uri(self) -> str:
+        return self.mlflow_registry_uri or self.mlflow_tracking_uri
 
     @property
     def provider(self) -> str:

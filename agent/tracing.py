@@ -39,6 +39,7 @@ def configure(settings: Settings) -> None:
         if value is not None:
             os.environ[env] = str(value)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.registry_uri)
     if not settings.tracing_enabled:
         mlflow.langchain.autolog(disable=True)
         mlflow.tracing.disable()
@@ -70,7 +71,7 @@ class TrackingConnection:
     """Whether the tracking server answers, and the experiment traces go to.
 
     The app serves articles whether or not the server is up; this only decides what `/ready`
-    says and whether trace links can be built. A background task retries until it connects.
+    says and whether trace links can be built. `keep_checking` retries until it connects.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -78,23 +79,11 @@ class TrackingConnection:
         self.experiment_id: str | None = None
         self.problem: str | None = "not checked yet"
 
-    @property
-    def remote(self) -> bool:
-        return self.settings.mlflow_tracking_uri.startswith(("http://", "https://"))
-
     async def check(self) -> bool:
-        if self.remote:
-            try:
-                async with httpx.AsyncClient(timeout=1.0) as client:
-                    answer = await client.get(
-                        f"{self.settings.mlflow_tracking_uri.rstrip('/')}/health"
-                    )
-                answer.raise_for_status()
-            except httpx.HTTPError:
-                self.problem = (
-                    f"tracking server {_public(self.settings.mlflow_tracking_uri)} is unreachable"
-                )
-                return False
+        uri = self.settings.mlflow_tracking_uri
+        if not await server_answers(uri):
+            self.problem = f"tracking server {public_uri(uri)} is unreachable"
+            return False
         if self.experiment_id is None:
             try:
                 experiment = await asyncio.to_thread(
@@ -108,11 +97,6 @@ class TrackingConnection:
         self.problem = None
         return True
 
-    async def keep_connected(self, every_s: float = 5.0) -> None:
-        while True:
-            await self.check()
-            await asyncio.sleep(every_s if self.problem else every_s * 6)
-
     def trace_url(self, trace_id: str | None) -> str | None:
         base = self.settings.ui_url
         if not (trace_id and base and self.experiment_id):
@@ -120,7 +104,26 @@ class TrackingConnection:
         return f"{base}/#/experiments/{self.experiment_id}/traces?selectedEvaluationId={trace_id}"
 
 
-def _public(uri: str) -> str:
+async def keep_checking(checks: list[Callable[[], Awaitable[bool]]], every_s: float = 5.0) -> None:
+    """Runs the checks forever: often while any fails, so recovery shows quickly; rarely after."""
+    while True:
+        results = [await check() for check in checks]
+        await asyncio.sleep(every_s if not all(results) else every_s * 6)
+
+
+async def server_answers(uri: str) -> bool:
+    """True for a local store (sqlite, file), or an MLflow server whose /health answers."""
+    if not uri.startswith(("http://", "https://")):
+        return True
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            answer = await client.get(f"{uri.rstrip('/')}/health")
+        return answer.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def public_uri(uri: str) -> str:
     """The URI without credentials."""
     return re.sub(r"//[^/@]*@", "//", uri)
 

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import version
 from typing import Any, ClassVar, cast
 
@@ -27,7 +27,8 @@ from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 from agent.context import WriterContext
 from agent.graph import build_graph
 from agent.llm import chat_model
-from agent.prompts import PromptBook
+from agent.prompt_registry import PromptCatalog
+from agent.prompts import PromptSet
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleState
@@ -49,6 +50,7 @@ class WriteRequest:
     target_words: int = 600
     user_id: str | None = None
     session_id: str | None = None
+    prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -67,6 +69,7 @@ class WriteResult:
     cost_usd: float | None
     model: str
     duration_ms: int
+    prompts: list[dict[str, Any]]
 
 
 class WriteFailed(Exception):
@@ -93,9 +96,10 @@ class ArticleWriter:
         self.settings = settings
         library = SourceLibrary(settings.sources_dir)
         tools = research_tools(library)
+        self.prompts = PromptCatalog(settings)
         self.context = WriterContext(
             llm=chat_model(settings),
-            prompts=PromptBook.from_folder(settings.prompts_dir),
+            prompts=self.prompts.book.bundled(),
             library=library,
             research_tools=tools,
         )
@@ -118,13 +122,16 @@ class ArticleWriter:
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
             trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
             root.set_inputs(asdict(request))
+            # Loaded inside the trace, so MLflow links each prompt version to it.
+            prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
             if trace_id:
-                self._describe_trace(request)
+                self._describe_trace(request, prompts)
+            context = replace(self.context, prompts=prompts)
             try:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context (mlflow.md trap 3).
-                    final = await asyncio.create_task(self._run(request, usage, on_step))
+                    final = await asyncio.create_task(self._run(request, context, usage, on_step))
             except Exception as exc:
                 code = _failure_code(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
@@ -148,10 +155,15 @@ class ArticleWriter:
             cost_usd=cost,
             model=self.settings.model_name,
             duration_ms=round((time.perf_counter() - started) * 1000),
+            prompts=prompts.summary(),
         )
 
     async def _run(
-        self, request: WriteRequest, usage: UsageMetadataCallbackHandler, on_step: StepHook | None
+        self,
+        request: WriteRequest,
+        context: WriterContext,
+        usage: UsageMetadataCallbackHandler,
+        on_step: StepHook | None,
     ) -> dict[str, Any]:
         state: ArticleState = {
             "topic": request.topic,
@@ -162,7 +174,7 @@ class ArticleWriter:
         final: dict[str, Any] = {}
         config: RunnableConfig = {"callbacks": [usage], "recursion_limit": RECURSION_LIMIT}
         async for part in self.graph.astream(
-            state, config, context=self.context, stream_mode=["updates", "values"]
+            state, config, context=context, stream_mode=["updates", "values"]
         ):
             mode, chunk = cast(tuple[str, dict[str, Any]], part)
             if mode == "values":
@@ -172,7 +184,7 @@ class ArticleWriter:
                     on_step(node, update or {})
         return final
 
-    def _describe_trace(self, request: WriteRequest) -> None:
+    def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
         mlflow.update_current_trace(
             client_request_id=request.request_id,
             user=request.user_id,
@@ -181,8 +193,8 @@ class ArticleWriter:
                 "app.version": APP_VERSION,
                 "llm.provider": self.settings.provider,
                 "llm.model": self.settings.model_name,
-                "prompt.source": "bundled",
             },
+            tags={"prompt.source": prompts.source, "prompt.alias": prompts.alias or "-"},
         )
 
     def _cost(self, usage: Usage) -> float | None:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from agent.prompt_registry import UnknownPromptAlias
 from agent.writer import WriteFailed
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ def install(app: FastAPI) -> None:
         problems = [_field_problem(e) for e in exc.errors()]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return error_response(request, 422, "invalid_request", summary, fields=problems)
+
+    @app.exception_handler(UnknownPromptAlias)
+    async def unknown_alias(request: Request, exc: UnknownPromptAlias) -> JSONResponse:
+        return error_response(request, 422, "unknown_prompt_alias", str(exc))
 
     @app.exception_handler(WriteFailed)
     async def failed(request: Request, exc: WriteFailed) -> JSONResponse:

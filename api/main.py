@@ -28,16 +28,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.writer = ArticleWriter(settings)
         app.state.tracking = tracking = tracing.TrackingConnection(settings)
-        if settings.tracing_enabled:
-            await tracking.check()
-            if tracking.problem:
-                log.warning("serving without a tracking store: %s", tracking.problem)
-            watcher = asyncio.create_task(tracking.keep_connected())
+        catalog = app.state.writer.prompts
+        checks = [catalog.check, *([tracking.check] if settings.tracing_enabled else [])]
+        for check in checks:
+            await check()
+        for problem in (tracking.problem if settings.tracing_enabled else None, catalog.problem):
+            if problem:
+                log.warning("degraded: %s", problem)
+        watcher = asyncio.create_task(tracing.keep_checking(checks))
         try:
             yield
         finally:
+            watcher.cancel()
             if settings.tracing_enabled:
-                watcher.cancel()
                 # Traces still queued for export are written before the process ends.
                 await asyncio.to_thread(tracing.flush)
 

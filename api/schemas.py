@@ -36,6 +36,12 @@ class WriteBody(BaseModel):
     target_words: int = Field(600, ge=MIN_TARGET_WORDS, le=MAX_TARGET_WORDS)
     user_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
     session_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
+    prompt_alias: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Registry alias to load the prompts from (e.g. `staging`); default: the "
+        "PROMPT_ALIAS setting.",
+    )
 
     @field_validator("topic", "audience", "tone", mode="before")
     @classmethod
@@ -50,6 +56,12 @@ class UsageOut(BaseModel):
     total_tokens: int
 
 
+class PromptUsed(BaseModel):
+    name: str
+    version: int | None = Field(description="Registry version; null for bundled files.")
+    alias: str | None
+
+
 class WriteResponse(BaseModel):
     article: Article
     trace_id: str | None = Field(
@@ -61,6 +73,7 @@ class WriteResponse(BaseModel):
     cost_usd: float | None = Field(description="null when MLflow has no price for the model.")
     model: str
     duration_ms: int
+    prompts: list[PromptUsed] = Field(description="The prompt versions this article used.")
 
 
 class ErrorBody(BaseModel):

@@ -12,7 +12,7 @@ import pytest
 
 from agent import tracking_server
 from agent.settings import Settings
-from tests.servers import Server, free_port, start_api
+from tests.servers import Server, free_port, start_api, writer_cli
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,19 @@ def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def api(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def synced_prompts(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The prompt files registered at alias `production`, as `make run` does."""
+    done = writer_cli(
+        "prompts", "sync", cwd=tmp_path_factory.mktemp("sync"), MLFLOW_TRACKING_URI=mlflow_url
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def api(
+    mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     server = start_api(
         tmp_path_factory.mktemp("api"),
         MLFLOW_TRACKING_URI=mlflow_url,

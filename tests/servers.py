@@ -97,6 +97,18 @@ def start_offline_model(workdir: Path) -> Server:
     return server
 
 
+def writer_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs the `writer` command line in a subprocess with a clean environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 def wait_for_trace(mlflow_url: str, trace_id: str, timeout_s: float = 60) -> Trace:
     """The finished, stored trace; the API writes traces in the background, so poll for it."""
     client = mlflow.MlflowClient(tracking_uri=mlflow_url)

@@ -28,8 +28,14 @@ async def ready(writer: WriterDep, tracking: TrackingDep, settings: SettingsDep)
         )
     else:
         tracing = Check(ok=True, detail="tracing is turned off (TRACING_ENABLED=false)")
+    prompts = writer.prompts
+    await prompts.check()
     checks = {
         "tracking": tracing,
+        "prompts": Check(
+            ok=prompts.problem is None,
+            detail=prompts.problem or f"registry, alias {settings.prompt_alias!r}",
+        ),
         "sources": Check(
             ok=True,
             detail=f"{len(library.documents)} documents, {len(library.passages)} passages indexed",

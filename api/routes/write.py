@@ -8,14 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from agent.writer import WriteRequest
 from api.deps import TrackingDep, WriterDep
-from api.schemas import ErrorBody, UsageOut, WriteBody, WriteResponse
+from api.schemas import ErrorBody, PromptUsed, UsageOut, WriteBody, WriteResponse
 
 router = APIRouter(tags=["articles"])
 ERRORS = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         413: "Request body too large.",
-        422: "Invalid request: the message names each field to fix.",
+        422: "Invalid request (each field to fix is named), or an unknown prompt alias.",
         500: "Internal error; the trace id identifies the request.",
         502: "The model provider failed after retries.",
         503: "Too many articles in progress; retry after the Retry-After seconds.",
@@ -47,4 +47,5 @@ async def write(
         cost_usd=result.cost_usd,
         model=result.model,
         duration_ms=result.duration_ms,
+        prompts=[PromptUsed(**prompt) for prompt in result.prompts],
     )

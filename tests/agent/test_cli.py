@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
 
-from tests.servers import clean_env
-
-
-def writer(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+from tests.servers import writer_cli
 
 
 def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/cli.db"
-    done = writer(
+    done = writer_cli(
         "write", "Sourdough fermentation", "--words", "300", cwd=tmp_path, MLFLOW_TRACKING_URI=store
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -39,5 +26,5 @@ def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None
 
 
 def test_write_refuses_a_bad_topic(tmp_path: Path) -> None:
-    done = writer("write", "ab", cwd=tmp_path)
+    done = writer_cli("write", "ab", cwd=tmp_path)
     assert done.returncode == 2 and "3 to 300 characters" in done.stderr

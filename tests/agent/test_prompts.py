@@ -23,7 +23,7 @@ def test_the_bundled_prompts_load_and_format() -> None:
         "article-review",
         "article-revise",
     }
-    plan = book.get("article-plan")
+    plan = book.bundled().get("article-plan")
     messages = plan.format(
         topic="Bees", audience="kids", tone="warm", target_words=300, background="- [b] B / C: text"
     )

@@ -115,7 +115,9 @@ def test_tracking_server_down_articles_still_served(
         readiness = ready.json()
         assert readiness["status"] == "degraded"
         assert readiness["checks"]["tracking"]["ok"] is False
-        assert readiness["reasons"] == [f"tracking: tracking server {dead} is unreachable"]
+        assert f"tracking: tracking server {dead} is unreachable" in readiness["reasons"]
+        assert readiness["checks"]["prompts"]["ok"] is False  # the registry is that server too
+        assert all(p["version"] is None for p in body["prompts"])  # bundled files served
         assert "Traceback" not in json.dumps(readiness)
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import httpx
+import mlflow
 from mlflow.entities import Trace
 
 from tests.servers import Server, wait_for_trace
@@ -47,6 +48,16 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
     assert body["model"] == "offline-writer"
     assert answer.headers["X-Trace-Id"] == body["trace_id"]
     assert answer.headers["X-Request-Id"] == body["request_id"] == "req-e2e-1"
+    assert body["prompts"] == [
+        {"name": name, "version": 1, "alias": "production"}
+        for name in (
+            "article-draft",
+            "article-plan",
+            "article-research",
+            "article-review",
+            "article-revise",
+        )
+    ]
 
     trace = wait_for_trace(mlflow_url, body["trace_id"])
     assert trace.info.trace_id == body["trace_id"]
@@ -100,6 +111,17 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
     assert metadata["llm.provider"] == "offline"
     assert metadata["app.version"]
     assert trace.info.client_request_id == "req-e2e-1"
+
+    # The prompt versions it ran with are linked to it, and searchable.
+    assert trace.info.tags["prompt.source"] == "registry"
+    linked = json.loads(trace.info.tags["mlflow.linkedPrompts"])
+    assert {"name": "article-plan", "version": "1"} in linked
+    found = mlflow.MlflowClient(tracking_uri=mlflow_url).search_traces(
+        locations=[trace.info.experiment_id],
+        filter_string="prompt = 'article-plan/1'",
+        max_results=500,
+    )
+    assert body["trace_id"] in {t.info.trace_id for t in found}
 
 
 async def test_concurrent_requests_get_separate_traces(api: Server, mlflow_url: str) -> None:
