@@ -13,29 +13,40 @@ import asyncio
 import json
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from agent.events import Event
 from agent.settings import Settings
 
-NODE_DONE = {
-    "plan": lambda u: f"outline with {len(u['outline'].sections)} sections",
-    "research": lambda u: f"{len(u.get('sources') or [])} sources so far",
-    "research_tools": lambda u: f"{len(u.get('research_messages') or [])} tool result(s)",
-    "draft": lambda u: "draft written",
-    "review": lambda u: (
-        f"editor decided: {u['verdict'].decision}"
-        if u.get("verdict")
-        else "editor is measuring the draft"
-    ),
-    "editor_tools": lambda u: f"{len(u.get('review_messages') or [])} measurement(s)",
-    "revise": lambda u: f"revision {u.get('revisions')}",
-    "finalize": lambda u: "article assembled",
-}
+
+def _progress(stream: bool) -> Callable[[Event], None]:
+    """Prints each node as it ends (and, streaming, the article's text as it is written)."""
+    writing: list[str | None] = [None]
+
+    def show(event: Event) -> None:
+        data = event.data
+        if event.kind == "token":
+            if writing[0] != data["node"]:
+                writing[0] = data["node"]
+                print(f"\n--- {data['node']} ---", file=sys.stderr)
+            print(data["text"], end="", file=sys.stderr, flush=True)
+        elif event.kind == "node" and data["status"] == "end":
+            if writing[0]:
+                print(file=sys.stderr)
+                writing[0] = None
+            numbers = ", ".join(f"{k} {v}" for k, v in data["state"].items() if k != "iteration")
+            print(f"  {data['node']:<15} {numbers}", file=sys.stderr, flush=True)
+        elif event.kind == "tool" and data["status"] == "start" and not stream:
+            return
+        elif event.kind == "tool" and data["status"] == "start":
+            print(f"  {'':<15} -> {data['tool']}({_args(data['args'])})", file=sys.stderr)
+
+    return show
 
 
-def _progress(node: str, update: dict[str, Any]) -> None:
-    describe = NODE_DONE.get(node, lambda _: "done")
-    print(f"  {node:<15} {describe(update)}", file=sys.stderr, flush=True)
+def _args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
 
 
 async def _write(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,7 +65,7 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(f"Writing about {args.topic!r} with {settings.model_name}...", file=sys.stderr)
     try:
-        result = await writer.write(request, on_step=_progress)
+        result = await writer.write(request, on_event=_progress(args.stream), tokens=args.stream)
     except WriteFailed as exc:
         print(f"error: {exc} (trace {exc.trace_id})", file=sys.stderr)
         return 1
@@ -101,7 +112,12 @@ def _up(settings: Settings) -> int:
             return 2
     mlflow_url = f"http://{host}:{settings.mlflow_port}"
     print(f"Starting MLflow at {mlflow_url} (data in {settings.mlflow_data_dir}/)...", flush=True)
-    server = tracking_server.start(settings.mlflow_port, settings.mlflow_data_dir, host)
+    server = tracking_server.start(
+        settings.mlflow_port,
+        settings.mlflow_data_dir,
+        host,
+        catalog_uri=settings.mlflow_model_catalog_uri,
+    )
     try:
         tracking_server.wait_until_healthy(mlflow_url, server)
         api_settings = settings.model_copy(
@@ -197,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     write.add_argument("--tone", default="clear and neutral")
     write.add_argument("--words", type=int, default=600, help="target length (150-2000)")
     write.add_argument("--json", action="store_true", help="print the article as JSON")
+    write.add_argument(
+        "--stream",
+        action="store_true",
+        help="show tool calls and the article's text as they happen",
+    )
     commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
     commands.add_parser("up", help="start an MLflow server and the API (MLFLOW_PORT, API_PORT)")
     offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")

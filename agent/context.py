@@ -22,8 +22,13 @@ class WriterContext:
     library: SourceLibrary
     research_tools: list[BaseTool]
 
-    def prompt(self, name: str, **variables: Any) -> tuple[ChatOpenAI, list[BaseMessage]]:
-        """The model tuned by the prompt's own settings, and the prompt's messages, filled in."""
+    def prompt(
+        self, name: str, *, streams: bool = False, **variables: Any
+    ) -> tuple[ChatOpenAI, list[BaseMessage]]:
+        """The model tuned by the prompt's own settings, and the prompt's messages, filled in.
+
+        `streams`: the node writes the article's text, which listeners may watch token by token.
+        """
         version: PromptVersion = self.prompts.get(name)
         messages = version.format(**variables)
-        return tuned(self.llm, version.model_config), convert_to_messages(messages)
+        return tuned(self.llm, version.model_config, streams), convert_to_messages(messages)

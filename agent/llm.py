@@ -1,6 +1,7 @@
 """The chat model for every node: one `ChatOpenAI` client, whichever provider serves it.
 
-`offline` talks to the built-in offline model in process, through an httpx ASGI transport, so
+`offline` talks to the built-in offline model in process, through a streaming httpx ASGI
+transport (`agent.offline.transport`), so
 the app runs the same client code path, retries and token accounting as against a real provider.
 `openai:<model>` talks to OpenAI, or to any OpenAI-compatible server named by OPENAI_BASE_URL.
 """
@@ -13,6 +14,7 @@ import httpx
 from langchain_openai import ChatOpenAI
 
 from agent.offline.server import MODEL_NAME, create_app
+from agent.offline.transport import StreamingASGITransport
 from agent.settings import Settings
 
 OFFLINE_BASE_URL = "http://offline-model/v1"
@@ -29,7 +31,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         "stream_usage": True,
     }
     if settings.llm_model == "offline":
-        transport = httpx.ASGITransport(app=create_app(settings.offline_token_delay_ms))
+        transport = StreamingASGITransport(create_app(settings.offline_token_delay_ms))
         return ChatOpenAI(
             model=MODEL_NAME,
             api_key="offline",
@@ -47,7 +49,12 @@ def chat_model(settings: Settings) -> ChatOpenAI:
     )
 
 
-def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None) -> ChatOpenAI:
-    """The same client with a prompt's own model settings (temperature and the like)."""
+def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:
+    """The same client with a prompt's own model settings (temperature and the like).
+
+    Only the nodes that write the article's text stream (when a caller listens for tokens);
+    the others get whole answers, which spares per-token work on JSON and tool calls.
+    """
     update = {k: v for k, v in (model_config or {}).items() if k in TUNABLE}
-    return llm.model_copy(update=update) if update else llm
+    update["disable_streaming"] = not streams
+    return llm.model_copy(update=update)

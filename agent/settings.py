@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     mlflow_experiment_name: str = "article-writer"
     tracing_enabled: bool = True
+    trace_token_events: bool = Field(
+        False, description="Keep autolog's per-token span events on streamed chat spans."
+    )
     mlflow_trace_timeout_seconds: int | None = Field(
         300, description="MLflow ends (as ERROR) a trace still open after this long."
     )
@@ -74,10 +77,17 @@ class Settings(BaseSettings):
         2, ge=0, description="Retries of one MLflow HTTP call, trace export included."
     )
     mlflow_http_timeout_seconds: int = Field(10, ge=1, description="Timeout of one MLflow call.")
+    mlflow_model_catalog_uri: str = Field(
+        "",
+        description="Where MLflow fetches model prices; empty: the table bundled with MLflow, "
+        "no network (its default fetches from GitHub for every cost it computes).",
+    )
 
     # --- API and `writer up` --------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    runtime_stats_enabled: bool = Field(False, description="Serve GET /debug/runtime.")
+    sse_ping_seconds: float = Field(15, gt=0, description="Heartbeat comment on idle streams.")
     mlflow_port: int = Field(5000, ge=1, le=65535, description="Where `writer up` serves MLflow.")
     mlflow_data_dir: Path = Field(
         Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."

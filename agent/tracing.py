@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import httpx
 import mlflow
 from mlflow.entities import LiveSpan, SpanType
+from mlflow.tracing.trace_manager import InMemoryTraceManager
+from opentelemetry.sdk.util import BoundedList
 
 from agent import citations
 from agent.settings import Settings
@@ -28,8 +30,10 @@ MLFLOW_ENV = {
     "MLFLOW_TRACE_TIMEOUT_SECONDS": "mlflow_trace_timeout_seconds",
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "mlflow_http_max_retries",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "mlflow_http_timeout_seconds",
+    "MLFLOW_MODEL_CATALOG_URI": "mlflow_model_catalog_uri",
 }
 SECRET_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+TOKEN_EVENT = "new_token"  # what mlflow.langchain's tracer names a streamed chunk
 
 
 def configure(settings: Settings) -> None:
@@ -47,7 +51,10 @@ def configure(settings: Settings) -> None:
     mlflow.tracing.enable()
     # Inline tracer: manual spans opened inside a node nest under that node (mlflow.md trap 3).
     mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
-    mlflow.tracing.configure(span_processors=[redactor(settings.secrets())])
+    processors = [redactor(settings.secrets())]
+    if not settings.trace_token_events:
+        processors.append(drop_token_events)
+    mlflow.tracing.configure(span_processors=processors)
 
 
 def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
@@ -65,6 +72,19 @@ def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
                 span.set_attribute(key, json.loads(masked))
 
     return process
+
+
+def drop_token_events(span: LiveSpan) -> None:
+    """A span processor that removes autolog's per-token events from chat spans.
+
+    Autolog adds one `new_token` event per streamed chunk; OpenTelemetry keeps only the first
+    128 of them, and the span's outputs hold the whole text anyway. MLflow has no public call
+    to remove events, so this rebuilds the OpenTelemetry span's event list.
+    """
+    otel = span._span
+    kept = [event for event in otel.events if event.name != TOKEN_EVENT]
+    if len(kept) != len(otel.events):
+        otel._events = BoundedList.from_seq(getattr(otel._events, "maxlen", None), kept)
 
 
 class TrackingConnection:
@@ -126,6 +146,26 @@ async def server_answers(uri: str) -> bool:
 def public_uri(uri: str) -> str:
     """The URI without credentials."""
     return re.sub(r"//[^/@]*@", "//", uri)
+
+
+def end_open_spans(root: LiveSpan, reason: str) -> int:
+    """Ends, as ERROR, every span of the root's trace still open below it; returns how many.
+
+    A run that is cancelled mid-call (the client hung up, the request timed out) can leave the
+    model call's span open: LangChain reports the end of a cancelled streaming call from a
+    shielded task that never gets to run. MLflow holds back a trace until all its spans have
+    ended, so without this the trace would never be stored and would stay in memory.
+    """
+    ended = 0
+    with InMemoryTraceManager.get_instance().get_trace(root.trace_id) as trace:
+        spans = list(trace.span_dict.values()) if trace else []
+    for span in spans:
+        if span.span_id != root.span_id and span._span.end_time is None:
+            span.set_attribute("error.reason", reason)
+            span.set_status("ERROR")
+            span.end()
+            ended += 1
+    return ended
 
 
 def flush() -> None:

@@ -13,10 +13,11 @@ import httpx
 
 
 def start(
-    port: int, data_dir: Path, host: str = "127.0.0.1", *, jobs: bool = True
+    port: int, data_dir: Path, host: str = "127.0.0.1", *, jobs: bool = True, catalog_uri: str = ""
 ) -> subprocess.Popen[bytes]:
     """`jobs=False` skips MLflow's job runner (scheduled scorers), which costs a few CPU-seconds
-    at start; tests that need no scorers start faster without it."""
+    at start; tests that need no scorers start faster without it. `catalog_uri` is where the
+    server looks up model prices to cost traces: empty means MLflow's bundled table, offline."""
     data_dir.mkdir(parents=True, exist_ok=True)
     mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
     command = [
@@ -34,7 +35,11 @@ def start(
         "1",
     ]
     log = (data_dir / "server.log").open("ab")
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(jobs).lower()}
+    env = {
+        **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(jobs).lower(),
+        "MLFLOW_MODEL_CATALOG_URI": catalog_uri,
+    }
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 

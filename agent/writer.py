@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import version
 from typing import Any, ClassVar, cast
@@ -20,11 +19,14 @@ import mlflow
 import openai
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import StreamMode
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 
+from agent import events, tracing
 from agent.context import WriterContext
+from agent.events import Event, EventHook
 from agent.graph import build_graph
 from agent.llm import chat_model
 from agent.prompt_registry import PromptCatalog
@@ -36,10 +38,7 @@ from agent.tools import research_tools
 
 log = logging.getLogger(__name__)
 APP_VERSION = version("article-writer")
-RECURSION_LIMIT = 80
-StepHook = Callable[
-    [str, dict[str, Any]], None
-]  # far above the bounded rounds; a guard, never the thing that stops a run
+RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
 
 
 @dataclass(frozen=True)
@@ -106,21 +105,25 @@ class ArticleWriter:
         self.graph = build_graph(tools, settings)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 
-    async def write(self, request: WriteRequest, on_step: StepHook | None = None) -> WriteResult:
+    async def write(
+        self, request: WriteRequest, on_event: EventHook | None = None, tokens: bool = False
+    ) -> WriteResult:
         """Writes one article; raises WriteFailed with a code the caller can map to a status.
 
-        `on_step(node, update)` is called as each node of the graph finishes.
+        `on_event` hears the run's progress (`agent.events`), `trace` first; `tokens` adds the
+        article's text as the writing nodes produce it (the model then streams).
         """
         if self._slots.locked():
             raise WriteFailed("busy", None)
         async with self._slots:
-            return await self._write(request, on_step)
+            return await self._write(request, on_event or _ignore, tokens)
 
-    async def _write(self, request: WriteRequest, on_step: StepHook | None) -> WriteResult:
+    async def _write(self, request: WriteRequest, emit: EventHook, tokens: bool) -> WriteResult:
         usage = UsageMetadataCallbackHandler()
         started = time.perf_counter()
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
             trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
+            emit(Event("trace", {"trace_id": trace_id, "request_id": request.request_id}))
             root.set_inputs(asdict(request))
             # Loaded inside the trace, so MLflow links each prompt version to it.
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
@@ -131,11 +134,23 @@ class ArticleWriter:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context (mlflow.md trap 3).
-                    final = await asyncio.create_task(self._run(request, context, usage, on_step))
+                    final = await asyncio.create_task(
+                        self._run(request, context, usage, emit, tokens)
+                    )
+            except asyncio.CancelledError:
+                # The caller went away (a client hung up): the graph task is cancelled with us,
+                # so no further model call starts; the trace says what happened.
+                root.set_attributes({"cancelled": True, "error.code": "cancelled"})
+                root.set_status("ERROR")
+                if trace_id:
+                    tracing.end_open_spans(root, "cancelled")
+                raise
             except Exception as exc:
                 code = _failure_code(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
                 root.set_attribute("error.code", code)
+                if trace_id:
+                    tracing.end_open_spans(root, code)
                 raise WriteFailed(code, trace_id) from None
             article: Article = final["article"]
             totals = _sum_usage(usage)
@@ -163,26 +178,36 @@ class ArticleWriter:
         request: WriteRequest,
         context: WriterContext,
         usage: UsageMetadataCallbackHandler,
-        on_step: StepHook | None,
+        emit: EventHook,
+        tokens: bool,
     ) -> dict[str, Any]:
-        state: ArticleState = {
+        state: dict[str, Any] = {
             "topic": request.topic,
             "audience": request.audience,
             "tone": request.tone,
             "target_words": request.target_words,
         }
-        final: dict[str, Any] = {}
         config: RunnableConfig = {"callbacks": [usage], "recursion_limit": RECURSION_LIMIT}
+        modes: list[StreamMode] = ["tasks", "updates", "values"]
+        if tokens:
+            modes.append("messages")
         async for part in self.graph.astream(
-            state, config, context=context, stream_mode=["updates", "values"]
+            cast(ArticleState, state), config, context=context, stream_mode=modes
         ):
-            mode, chunk = cast(tuple[str, dict[str, Any]], part)
+            mode, chunk = cast(tuple[str, Any], part)
             if mode == "values":
-                final = chunk
-            elif on_step is not None:
+                state = chunk
+            elif mode == "tasks" and "input" in chunk:  # a node starts
+                for event in events.node_started(chunk["name"], state):
+                    emit(event)
+            elif mode == "updates":
                 for node, update in chunk.items():
-                    on_step(node, update or {})
-        return final
+                    for event in events.node_finished(node, update or {}, state):
+                        emit(event)
+                    emit(Event("usage", asdict(_sum_usage(usage))))
+            elif mode == "messages" and (said := events.token(*chunk)):
+                emit(said)
+        return state
 
     def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
         mlflow.update_current_trace(
@@ -207,6 +232,10 @@ class ArticleWriter:
             "openai",
         )
         return round(cost["total_cost"], 6) if cost else None
+
+
+def _ignore(event: Event) -> None:
+    pass
 
 
 def _sum_usage(handler: UsageMetadataCallbackHandler) -> Usage:

@@ -46,6 +46,7 @@ def api(
         tmp_path_factory.mktemp("api"),
         MLFLOW_TRACKING_URI=mlflow_url,
         MLFLOW_EXPERIMENT_NAME="tests",
+        MAX_CONCURRENT_WRITES="32",  # the concurrency tests run 20 at once
     )
     yield server
     server.stop()

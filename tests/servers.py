@@ -89,10 +89,10 @@ def start_api(workdir: Path, **env: str) -> Server:
     return server
 
 
-def start_offline_model(workdir: Path) -> Server:
+def start_offline_model(workdir: Path, **env: str) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "agent.cli", "offline-model", "--port", str(port)]
-    server = start_process(command, workdir, clean_env(), port)
+    server = start_process(command, workdir, clean_env(**env), port)
     wait_healthy(server, "/v1/models")
     return server
 

@@ -16,6 +16,7 @@ from agent.tracing import traced_node
 async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     llm, messages = runtime.context.prompt(
         "article-draft",
+        streams=True,
         topic=state["topic"],
         title=state["outline"].title,
         audience=state["audience"],

@@ -20,6 +20,7 @@ async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
     assert verdict is not None, "revise runs only after a verdict"
     llm, messages = runtime.context.prompt(
         "article-revise",
+        streams=True,
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from sse_starlette import EventSourceResponse
 
-from agent.writer import WriteRequest
-from api.deps import TrackingDep, WriterDep
+from agent.settings import Settings
+from agent.tracing import TrackingConnection
+from agent.writer import ArticleWriter, WriteRequest, WriteResult
+from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import ErrorBody, PromptUsed, UsageOut, WriteBody, WriteResponse
+from api.streaming import stream_article
 
 router = APIRouter(tags=["articles"])
 ERRORS = {
@@ -24,25 +29,81 @@ ERRORS = {
 }
 
 
-@router.post("/write", response_model=WriteResponse, responses=ERRORS)  # type: ignore[arg-type]
+STREAM_DOC = {
+    "description": "With `Accept: text/event-stream`: Server-Sent Events `trace`, `node`, "
+    "`tool`, `token`, `usage`, then `done` (this JSON body) or `error`; see the README.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+@router.post(
+    "/write",
+    response_model=WriteResponse,
+    responses={**ERRORS, 200: STREAM_DOC},  # type: ignore[dict-item]
+)
 async def write(
-    body: WriteBody, request: Request, response: Response, writer: WriterDep, tracking: TrackingDep
-) -> WriteResponse:
+    body: WriteBody,
+    request: Request,
+    response: Response,
+    writer: WriterDep,
+    tracking: TrackingDep,
+    settings: SettingsDep,
+) -> WriteResponse | EventSourceResponse:
     """Plans, researches, drafts, reviews and finalizes an article on `topic`.
 
     The response header `X-Trace-Id` and the body's `trace_id` name the MLflow trace of the
-    whole run; `trace_url` opens it in the MLflow UI.
+    whole run; `trace_url` opens it in the MLflow UI. Send `Accept: text/event-stream` to watch
+    it being written instead.
     """
-    result = await writer.write(
-        WriteRequest(**body.model_dump(), request_id=request.state.request_id)
-    )
+    job = WriteRequest(**body.model_dump(), request_id=request.state.request_id)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return await _stream(job, writer, tracking, settings)
+    result = await writer.write(job)
     if result.trace_id:
         response.headers["X-Trace-Id"] = result.trace_id
+    return describe(result, job.request_id, tracking)
+
+
+@router.get(
+    "/write/stream",
+    response_class=EventSourceResponse,
+    responses={**ERRORS, 200: STREAM_DOC},  # type: ignore[dict-item]
+)
+async def write_stream(
+    query: Annotated[WriteBody, Query()],
+    request: Request,
+    writer: WriterDep,
+    tracking: TrackingDep,
+    settings: SettingsDep,
+) -> EventSourceResponse:
+    """The same run as Server-Sent Events, for a browser `EventSource` (parameters in the query).
+
+    Close the `EventSource` on `done` or `error`: left open, it would reconnect and start a new
+    article.
+    """
+    job = WriteRequest(**query.model_dump(), request_id=request.state.request_id)
+    return await _stream(job, writer, tracking, settings)
+
+
+async def _stream(
+    job: WriteRequest, writer: ArticleWriter, tracking: TrackingConnection, settings: Settings
+) -> EventSourceResponse:
+    return await stream_article(
+        writer,
+        job,
+        describe=lambda result: describe(result, job.request_id, tracking).model_dump(mode="json"),
+        trace_url=tracking.trace_url,
+        ping_seconds=settings.sse_ping_seconds,
+    )
+
+
+def describe(result: WriteResult, request_id: str, tracking: TrackingConnection) -> WriteResponse:
+    """The response body: the JSON answer, and the `done` event of a stream."""
     return WriteResponse(
         article=result.article,
         trace_id=result.trace_id,
         trace_url=tracking.trace_url(result.trace_id),
-        request_id=request.state.request_id,
+        request_id=request_id,
         usage=UsageOut(**asdict(result.usage)),
         cost_usd=result.cost_usd,
         model=result.model,

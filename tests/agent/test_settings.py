@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -36,3 +38,12 @@ def test_openai_compatible_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("OPENAI_API_KEY", "")  # as copied from .env.example
     settings = Settings(_env_file=None)
     assert settings.model_name == "llama3.1" and settings.openai_api_key is None
+
+
+def test_every_setting_is_listed_in_env_example_and_the_readme() -> None:
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"\n{name.upper()}=" in example, f"{name.upper()} missing from .env.example"
+        assert f"`{name.upper()}`" in readme, f"{name.upper()} missing from the README"

@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import ToolMessage
 
 from agent import citations
+from agent.events import Event
 from agent.offline import writing
 from agent.settings import Settings
 from agent.writer import ArticleWriter, WriteRequest
@@ -70,12 +71,13 @@ async def test_the_draft_follows_the_outline(offline_settings: Settings) -> None
 async def test_a_short_draft_is_revised_toward_the_target(offline_settings: Settings) -> None:
     words: list[int] = []
 
-    def watch(node: str, update: dict) -> None:
-        if "draft" in update:
-            words.append(citations.count_words(update["draft"]))
+    def watch(event: Event) -> None:
+        data = event.data
+        if event.kind == "node" and data["status"] == "end" and data["node"] in ("draft", "revise"):
+            words.append(data["state"]["words"])
 
     writer = ArticleWriter(offline_settings)
-    result = await writer.write(WriteRequest(topic=TOPIC, target_words=1400), on_step=watch)
+    result = await writer.write(WriteRequest(topic=TOPIC, target_words=1400), on_event=watch)
     assert 2 <= len(words) <= 1 + offline_settings.max_revisions  # draft, then revisions
     assert words[0] < 1400 * 0.85  # the first draft was short, so the editor asked for more
     assert abs(words[-1] - 1400) < abs(words[0] - 1400)
