@@ -10,8 +10,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from mlflow.exceptions import MlflowException
 from starlette.exceptions import HTTPException
 
+from agent.feedback import TraceNotFound
 from agent.prompt_registry import UnknownPromptAlias
 from agent.writer import WriteFailed
 
@@ -70,6 +72,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownPromptAlias)
     async def unknown_alias(request: Request, exc: UnknownPromptAlias) -> JSONResponse:
         return error_response(request, 422, "unknown_prompt_alias", str(exc))
+
+    @app.exception_handler(TraceNotFound)
+    async def no_trace(request: Request, exc: TraceNotFound) -> JSONResponse:
+        return error_response(request, 404, "trace_not_found", str(exc), exc.trace_id)
+
+    @app.exception_handler(MlflowException)
+    async def tracking_failed(request: Request, exc: MlflowException) -> JSONResponse:
+        log.warning("tracking store failed on %s: %s", request.url.path, exc.error_code)
+        return error_response(
+            request,
+            503,
+            "tracking_unavailable",
+            "The tracking server could not be reached; nothing was stored. Try again later.",
+        )
 
     @app.exception_handler(WriteFailed)
     async def failed(request: Request, exc: WriteFailed) -> JSONResponse:

@@ -14,7 +14,7 @@ from agent.settings import Settings, get_settings
 from agent.writer import APP_VERSION, ArticleWriter
 from api import errors
 from api.middleware import BodyLimit, RequestId
-from api.routes import debug, health, write
+from api.routes import debug, feedback, health, write
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(write.router)
+    app.include_router(feedback.router)
     app.include_router(health.router)
     if settings.runtime_stats_enabled:
         app.include_router(debug.router)

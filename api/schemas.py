@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,64 @@ class WriteBody(BaseModel):
     def _strip(cls, value: object) -> object:
         # Whitespace-only text is as empty as no text.
         return value.strip() if isinstance(value, str) else value
+
+
+TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
+EXAMPLE_TRACE = "tr-6b274e68540a9668e389517c7e986e72"
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "trace_id": "tr-6b274e68540a9668e389517c7e986e72",
+                    "value": "up",
+                    "user_id": "ada",
+                },
+                {
+                    "trace_id": "tr-6b274e68540a9668e389517c7e986e72",
+                    "value": 4,
+                    "user_id": "ada",
+                    "comment": "Clear, but the second section repeats the first.",
+                },
+            ]
+        },
+    )
+
+    trace_id: str = Field(pattern=TRACE_ID_PATTERN, description="As /write returned it.")
+    value: Literal["up", "down"] | Annotated[int, Field(ge=1, le=5)] = Field(
+        description='Thumbs ("up" or "down") or a rating from 1 to 5.'
+    )
+    user_id: str = Field(pattern=ID_PATTERN, description="Who rates; one current rating each.")
+    comment: str | None = Field(None, max_length=2000)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _no_bools(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true would otherwise pass as the number 1
+            raise ValueError('use "up"/"down" or a number from 1 to 5')
+        return value
+
+
+class FeedbackStored(BaseModel):
+    assessment_id: str
+    trace_id: str
+    name: str = Field(description="`thumbs` or `rating`.")
+    value: bool | int
+    overrides: str | None = Field(description="The earlier rating this one replaces, if any.")
+
+
+class FeedbackOut(BaseModel):
+    assessment_id: str
+    name: str
+    value: Any
+    source_type: str
+    source_id: str | None
+    comment: str | None
+    current: bool
+    created_ms: int | None
 
 
 class UsageOut(BaseModel):

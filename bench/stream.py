@@ -14,19 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-import mlflow
+from harness import apis, wait_for_trace
 from httpx_sse import connect_sse
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from agent import tracking_server
-from tests.servers import free_port, start_api
 
 BODY = {"topic": "How honeybees pollinate crops", "target_words": 600}
 
@@ -52,24 +44,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=20, help="per configuration")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    port = free_port()
-    server = tracking_server.start(port, work / "mlflow", jobs=False)
-    mlflow_url = f"http://127.0.0.1:{port}"
-    apis = {}
-    try:
-        tracking_server.wait_until_healthy(mlflow_url, server, timeout_s=120)
-        traced = {"MLFLOW_TRACKING_URI": mlflow_url, "MLFLOW_EXPERIMENT_NAME": "bench-stream"}
-        apis["untraced"] = start_api(work, TRACING_ENABLED="false")
-        apis["token events kept"] = start_api(work, TRACE_TOKEN_EVENTS="true", **traced)
-        apis["token events dropped"] = start_api(work, TRACE_TOKEN_EVENTS="false", **traced)
-        results: dict[str, list[tuple[float, float, int, str | None]]] = {n: [] for n in apis}
-        with httpx.Client(timeout=120) as client:
-            for i in range(args.streams + 2):  # two warm-up rounds
-                for name, api in apis.items():
-                    outcome = one_stream(client, api.url)
-                    if i >= 2:
-                        results[name].append(outcome)
+    configs = {
+        "untraced": {"TRACING_ENABLED": "false"},
+        "token events kept": {"TRACE_TOKEN_EVENTS": "true"},
+        "token events dropped": {"TRACE_TOKEN_EVENTS": "false"},
+    }
+    with apis(configs) as (mlflow_url, servers), httpx.Client(timeout=120) as client:
+        results: dict[str, list[tuple[float, float, int, str | None]]] = {n: [] for n in servers}
+        for i in range(args.streams + 2):  # two warm-up rounds
+            for name, api in servers.items():
+                outcome = one_stream(client, api.url)
+                if i >= 2:
+                    results[name].append(outcome)
 
         base = results["untraced"]
         base_done = statistics.median(r[1] for r in base)
@@ -86,23 +72,11 @@ def main() -> None:
         for name in ("token events kept", "token events dropped"):
             per_token = statistics.median(r[1] / r[2] for r in results[name])
             print(f"{name}: +{(per_token - base_token) * 1000:.0f} us per token over untraced")
-        time.sleep(3)
-        client_ = mlflow.MlflowClient(tracking_uri=mlflow_url)
-        for name in ("token events kept", "token events dropped"):
-            trace_id = results[name][-1][3]
-            for _ in range(100):
-                trace = client_.get_trace(trace_id)
-                if trace.info.state.value != "IN_PROGRESS":
-                    break
-                time.sleep(0.3)
+            trace = wait_for_trace(mlflow_url, str(results[name][-1][3]))
             events = sum(len(s.events) for s in trace.data.spans)
             print(
                 f"{name}: stored trace {len(trace.to_json()) / 1024:.0f} KiB, {events} span events"
             )
-    finally:
-        for api in apis.values():
-            api.stop()
-        tracking_server.stop(server)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,14 @@ Everything runs on loopback; nothing needs a key or the internet.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from agent import tracking_server
 from agent.settings import Settings
-from tests.servers import Server, free_port, start_api, writer_cli
+from tests.servers import Server, free_port, start_traced_api, writer_cli
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +42,10 @@ def synced_prompts(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 def api(
     mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = start_api(
+    server = start_traced_api(
         tmp_path_factory.mktemp("api"),
-        MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests",
+        mlflow_url,
+        "tests",
         MAX_CONCURRENT_WRITES="32",  # the concurrency tests run 20 at once
     )
     yield server
@@ -53,12 +53,24 @@ def api(
 
 
 @pytest.fixture
-def offline_settings(tmp_path: Path) -> Settings:
-    """In-process runs, untraced: the trace contract is tested over HTTP instead."""
+def untraced(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for in-process runs, untraced (the trace contract is tested over HTTP), applied
+    to MLflow; keyword arguments override single settings."""
     from agent import tracing
 
-    settings = Settings(
-        _env_file=None, tracing_enabled=False, mlflow_tracking_uri=f"sqlite:///{tmp_path}/x.db"
-    )
-    tracing.configure(settings)
-    return settings
+    def make(**overrides: object) -> Settings:
+        settings = Settings(
+            _env_file=None,
+            tracing_enabled=False,
+            mlflow_tracking_uri=f"sqlite:///{tmp_path}/untraced.db",
+            **overrides,  # type: ignore[arg-type]
+        )
+        tracing.configure(settings)
+        return settings
+
+    return make
+
+
+@pytest.fixture
+def offline_settings(untraced: Callable[..., Settings]) -> Settings:
+    return untraced()

@@ -89,6 +89,18 @@ def start_api(workdir: Path, **env: str) -> Server:
     return server
 
 
+def start_traced_api(workdir: Path, mlflow_url: str, experiment: str, **env: str) -> Server:
+    """The API tracing into `mlflow_url`, in an experiment of its own."""
+    return start_api(
+        workdir, MLFLOW_TRACKING_URI=mlflow_url, MLFLOW_EXPERIMENT_NAME=experiment, **env
+    )
+
+
+def provider_env(provider: Server) -> dict[str, str]:
+    """Settings that send the API's model calls to an OpenAI-compatible server over HTTP."""
+    return {"LLM_MODEL": "openai:offline-writer", "OPENAI_BASE_URL": f"{provider.url}/v1"}
+
+
 def start_offline_model(workdir: Path, **env: str) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "agent.cli", "offline-model", "--port", str(port)]

@@ -28,3 +28,19 @@ def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None
 def test_write_refuses_a_bad_topic(tmp_path: Path) -> None:
     done = writer_cli("write", "ab", cwd=tmp_path)
     assert done.returncode == 2 and "3 to 300 characters" in done.stderr
+
+
+def test_write_stream_shows_tool_calls_and_text_as_they_come(tmp_path: Path) -> None:
+    done = writer_cli(
+        "write",
+        "Green roofs",
+        "--words",
+        "200",
+        "--stream",
+        cwd=tmp_path,
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path}/cli.db",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "-> search_sources(query=" in done.stderr
+    assert "\n--- draft ---\n# Green Roofs" in done.stderr
+    assert done.stdout.startswith("# Green Roofs")

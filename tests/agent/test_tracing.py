@@ -3,21 +3,14 @@ import os
 import pytest
 
 from agent import tracing
-from agent.settings import Settings
 
 
 def test_mlflow_settings_reach_mlflow_through_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    monkeypatch: pytest.MonkeyPatch, untraced
 ) -> None:
     for name in tracing.MLFLOW_ENV:
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(
-        _env_file=None,
-        tracing_enabled=False,
-        mlflow_trace_timeout_seconds=42,
-        mlflow_tracking_uri=f"sqlite:///{tmp_path}/t.db",
-    )
-    tracing.configure(settings)
+    untraced(mlflow_trace_timeout_seconds=42)
     assert os.environ["MLFLOW_TRACE_TIMEOUT_SECONDS"] == "42"
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
 

@@ -84,16 +84,8 @@ async def test_a_short_draft_is_revised_toward_the_target(offline_settings: Sett
     assert result.article.word_count == words[-1]
 
 
-async def test_research_stops_at_its_round_bound(tmp_path) -> None:
-    from agent import tracing
-
-    settings = Settings(
-        _env_file=None,
-        tracing_enabled=False,
-        max_research_rounds=1,
-        mlflow_tracking_uri=f"sqlite:///{tmp_path}/x.db",
-    )
-    tracing.configure(settings)
+async def test_research_stops_at_its_round_bound(untraced) -> None:
+    settings = untraced(max_research_rounds=1)
     final = await run_graph(settings)
     tool_rounds = [m for m in final["research_messages"] if getattr(m, "tool_calls", None)]
     assert final["research_rounds"] >= 1

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, start_api, start_offline_model, wait_for_trace
+from tests.servers import (
+    Server,
+    free_port,
+    provider_env,
+    start_api,
+    start_offline_model,
+    start_traced_api,
+    wait_for_trace,
+)
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
 
@@ -26,14 +34,13 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def api_over_http(
     provider: Server, mlflow_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = start_api(
+    server = start_traced_api(
         tmp_path_factory.mktemp("api-http"),
-        LLM_MODEL="openai:offline-writer",
-        OPENAI_BASE_URL=f"{provider.url}/v1",
+        mlflow_url,
+        "tests-faults",
         OPENAI_API_KEY=SECRET,
         LLM_MAX_RETRIES="2",
-        MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests-faults",
+        **provider_env(provider),
     )
     yield server
     server.stop()

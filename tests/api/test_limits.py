@@ -8,15 +8,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers import Server, start_api, wait_for_trace
+from tests.servers import Server, start_traced_api, wait_for_trace
 
 
 @pytest.fixture(scope="module")
 def slow_api(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_api(
+    server = start_traced_api(
         tmp_path_factory.mktemp("api-slow"),
-        MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests-limits",
+        mlflow_url,
+        "tests-limits",
         OFFLINE_TOKEN_DELAY_MS="20",  # about 2 s for the plan alone
         REQUEST_TIMEOUT_SECONDS="1.5",
         MAX_CONCURRENT_WRITES="1",

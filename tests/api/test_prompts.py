@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from agent.settings import BUNDLED_PROMPTS
-from tests.servers import Server, free_port, start_api, wait_for_trace, writer_cli
+from tests.servers import Server, free_port, start_traced_api, wait_for_trace, writer_cli
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +72,11 @@ def test_an_unknown_alias_is_refused_naming_the_prompt(api: Server) -> None:
 def test_registry_down_serves_bundled_prompts_and_says_so(
     mlflow_url: str, tmp_path_factory
 ) -> None:
-    server = start_api(
+    server = start_traced_api(
         tmp_path_factory.mktemp("api-no-registry"),
-        MLFLOW_TRACKING_URI=mlflow_url,
+        mlflow_url,
+        "tests-no-registry",
         MLFLOW_REGISTRY_URI=f"http://127.0.0.1:{free_port()}",
-        MLFLOW_EXPERIMENT_NAME="tests-no-registry",
     )
     try:
         answer = httpx.post(f"{server.url}/write", json={"topic": "City trees"}, timeout=60)

@@ -9,11 +9,22 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from httpx_sse import aconnect_sse, connect_sse
+from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
-from tests.servers import Server, start_api, start_offline_model, wait_for_trace
+from tests.servers import (
+    Server,
+    provider_env,
+    start_offline_model,
+    start_traced_api,
+    wait_for_trace,
+)
 
 STREAM = {"Accept": "text/event-stream"}
+
+
+def is_heartbeat(event: ServerSentEvent) -> bool:
+    """Heartbeats are comments; a client sees them as events without data, and skips them."""
+    return not event.data
 
 
 def read_stream(url: str, body: dict) -> tuple[httpx.Response, list[tuple[str, str, dict]]]:
@@ -21,7 +32,9 @@ def read_stream(url: str, body: dict) -> tuple[httpx.Response, list[tuple[str, s
         httpx.Client(timeout=120) as client,
         connect_sse(client, "POST", f"{url}/write", json=body, headers=STREAM) as source,
     ):
-        events = [(e.event, e.id, json.loads(e.data)) for e in source.iter_sse()]
+        events = [
+            (e.event, e.id, json.loads(e.data)) for e in source.iter_sse() if not is_heartbeat(e)
+        ]
         return source.response, events
 
 
@@ -113,7 +126,7 @@ def test_get_stream_for_event_source(api: Server) -> None:
             client, "GET", f"{api.url}/write/stream", params={"topic": "Roman aqueducts"}
         ) as source,
     ):
-        kinds = [e.event for e in source.iter_sse()]
+        kinds = [e.event for e in source.iter_sse() if not is_heartbeat(e)]
     assert kinds[0] == "trace" and kinds[-1] == "done"
     bad = httpx.get(f"{api.url}/write/stream", params={"topic": "ab"}, timeout=10)
     assert bad.status_code == 422 and "topic" in bad.json()["message"]
@@ -141,14 +154,14 @@ def slow_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def stream_api(
     slow_provider: Server, mlflow_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = start_api(
+    server = start_traced_api(
         tmp_path_factory.mktemp("api-stream"),
-        LLM_MODEL="openai:offline-writer",
-        OPENAI_BASE_URL=f"{slow_provider.url}/v1",
+        mlflow_url,
+        "tests-stream",
         LLM_MAX_RETRIES="1",
-        MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests-stream",
         RUNTIME_STATS_ENABLED="true",
+        SSE_PING_SECONDS="0.2",
+        **provider_env(slow_provider),
     )
     yield server
     server.stop()
@@ -220,6 +233,8 @@ def test_a_provider_failure_mid_stream_ends_with_an_error_event(
     ):
         events = []
         for event in source.iter_sse():
+            if is_heartbeat(event):
+                continue
             events.append((event.event, json.loads(event.data)))
             if event.event == "trace":
                 httpx.post(f"{slow_provider.url}/admin/faults", json=plan, timeout=5)
@@ -229,3 +244,15 @@ def test_a_provider_failure_mid_stream_ends_with_an_error_event(
     assert data["trace_id"] == events[0][1]["trace_id"]
     assert "injected" not in json.dumps(events)
     assert wait_for_trace(mlflow_url, data["trace_id"]).info.state.value == "ERROR"
+
+
+def test_idle_streams_get_heartbeat_comments(stream_api: Server) -> None:
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream(
+            "POST", f"{stream_api.url}/write", json={"topic": "Metric system"}, headers=STREAM
+        ) as response,
+    ):
+        lines = list(response.iter_lines())
+    assert any(line.startswith(": ping") for line in lines)
+    assert lines.count("event: done") == 1
