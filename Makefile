@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test lint typecheck sync
+.PHONY: run test eval lint typecheck sync
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -18,6 +18,10 @@ run: sync
 ## The whole test suite, plus lint and type checks.
 test: sync lint typecheck
 	$(UV) run pytest
+
+## The golden set through the app on the offline model, gated on evals/thresholds.yaml.
+eval: sync
+	$(UV) run writer eval
 
 lint: sync
 	$(UV) run ruff check .

@@ -14,6 +14,7 @@ import json
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from agent.events import Event
@@ -194,6 +195,50 @@ def _print_rows(rows: list[Any], flag: str) -> None:
         print(f"{row.name:<20} {row.version:>7}  {row.alias:<12} {'yes' if row.changed else 'no'}")
 
 
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    import mlflow
+
+    from agent import tracing
+    from evals import run
+
+    tracing.configure(settings)
+    records = run.load_cases(args.dataset, args.limit)
+    print(f"Evaluating {len(records)} cases with {settings.model_name}...", flush=True)
+    outcome = run.evaluate(settings, records, args.thresholds)
+    if outcome.skipped:
+        print(outcome.skipped)
+    print(f"\n{'metric':<32} {'value':>10}  {'bar':<8} result")
+    bars = {c.metric: c for c in outcome.checks}
+    for metric in sorted(outcome.metrics):
+        value = outcome.metrics[metric]
+        bar = bars.get(metric)
+        verdict = "" if bar is None else ("pass" if bar.passed else "FAIL")
+        print(f"{metric:<32} {value:>10.3f}  {bar.bound if bar else '':<8} {verdict}")
+    for missing in (c for c in outcome.checks if c.value is None):
+        print(f"{missing.metric:<32} {'missing':>10}  {missing.bound:<8} FAIL")
+    base = settings.ui_url
+    if base:
+        run_info = mlflow.get_run(outcome.run_id)
+        print(f"\nRun: {base}/#/experiments/{run_info.info.experiment_id}/runs/{outcome.run_id}")
+    else:
+        print(f"\nRun id: {outcome.run_id} (MLFLOW_TRACKING_URI={settings.mlflow_tracking_uri})")
+    tracing.flush()
+    if not outcome.passed:
+        print("Evaluation gate: FAILED", file=sys.stderr)
+        return 1
+    print("Evaluation gate: passed")
+    return 0
+
+
+def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    from evals import monitor
+
+    _use_mlflow(settings)
+    started, message = monitor.start(settings, args.endpoint, args.sample_rate)
+    print(message, file=sys.stdout if started else sys.stderr)
+    return 0 if started else 2
+
+
 def _offline_model(port: int, host: str, delay_ms: float) -> None:
     import uvicorn
 
@@ -223,6 +268,19 @@ def main(argv: list[str] | None = None) -> int:
     offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")
     offline.add_argument("--port", type=int, default=8100)
     offline.add_argument("--host", default="127.0.0.1")
+    evaluate = commands.add_parser("eval", help="run the golden set, score it, gate on bars")
+    evaluate.add_argument(
+        "--dataset", type=Path, default=Path(__file__).parent.parent / "evals" / "golden.yaml"
+    )
+    evaluate.add_argument(
+        "--thresholds",
+        type=Path,
+        default=Path(__file__).parent.parent / "evals" / "thresholds.yaml",
+    )
+    evaluate.add_argument("--limit", type=int, help="only the first N cases")
+    watch = commands.add_parser("monitor", help="start scheduled LLM judges on new traces")
+    watch.add_argument("--endpoint", help="AI Gateway endpoint that serves the judge model")
+    watch.add_argument("--sample-rate", type=float, default=0.1)
     prompts = commands.add_parser("prompts", help="the prompt files and the MLflow registry")
     actions = prompts.add_subparsers(dest="action", required=True)
     sync = actions.add_parser("sync", help="register changed files, point the alias at them")
@@ -253,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         return _up(settings)
     elif args.command == "prompts":
         return _prompts(args, settings)
+    elif args.command == "eval":
+        return _eval(args, settings)
+    elif args.command == "monitor":
+        return _monitor(args, settings)
     elif args.command == "offline-model":
         _offline_model(args.port, args.host, settings.offline_token_delay_ms)
     return 0

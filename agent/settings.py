@@ -83,6 +83,17 @@ class Settings(BaseSettings):
         "no network (its default fetches from GitHub for every cost it computes).",
     )
 
+    # --- evaluation -------------------------------------------------------------------------
+    judge_model: str | None = Field(
+        None, description="Model of the LLM judges, e.g. openai:/gpt-4o-mini; unset: skipped."
+    )
+    judge_base_url: str | None = Field(
+        None, description="An OpenAI-compatible endpoint for the judges (…/v1)."
+    )
+    eval_max_workers: int = Field(
+        2, ge=1, le=32, description="Rows evaluated at once (latency scores mean little above 2)."
+    )
+
     # --- API and `writer up` --------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -94,7 +105,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "openai_api_key", "openai_base_url", "mlflow_ui_url", "mlflow_registry_uri", mode="before"
+        "openai_api_key",
+        "openai_base_url",
+        "mlflow_ui_url",
+        "mlflow_registry_uri",
+        "judge_model",
+        "judge_base_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

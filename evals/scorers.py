@@ -1,0 +1,174 @@
+"""Code scorers: what a reader, an editor and an operator check, computed without a model.
+
+Each takes the parts of an evaluation row it needs (`inputs`, `outputs`, `expectations`,
+`trace`) and returns MLflow `Feedback` with a rationale, so the UI says why a row failed.
+`outputs` is what `evals.predict.write_article` returns: the article and its trace id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlflow.entities import Feedback, Trace
+from mlflow.genai.scorers import scorer
+
+from agent import citations, readability
+
+LENGTH_TOLERANCE = 0.2
+READING_EASE_BAND = (30.0, 90.0)  # from plain to fairly difficult prose; outside, rewrite
+MIN_SECTIONS = 3
+RESEARCH_TOOLS = ("search_sources", "read_source")
+
+
+def _article(outputs: dict[str, Any]) -> dict[str, Any]:
+    return dict(outputs.get("article") or {})
+
+
+def retrieved_sources(trace: Trace) -> set[str]:
+    """Source ids the run's research tools returned, read from the trace's TOOL spans."""
+    found: set[str] = set()
+    for span in trace.data.spans:
+        if span.span_type == "TOOL" and span.name in RESEARCH_TOOLS:
+            found |= set(_source_ids(span.outputs))
+    return found
+
+
+def _source_ids(outputs: Any) -> list[str]:
+    # A ToolMessage as autolog stores it: its artifact holds the structured hits.
+    if isinstance(outputs, dict):
+        artifact = outputs.get("artifact")
+        if isinstance(artifact, list):
+            return [hit["source_id"] for hit in artifact if isinstance(hit, dict)]
+        return [s for value in outputs.values() for s in _source_ids(value)]
+    if isinstance(outputs, str):
+        try:
+            return _source_ids(json.loads(outputs))
+        except ValueError:
+            return []
+    if isinstance(outputs, list):
+        return [s for item in outputs for s in _source_ids(item)]
+    return []
+
+
+@scorer
+def citation_validity(outputs: dict[str, Any], trace: Trace) -> Feedback:
+    """Every [n] names a reference, and every reference is a source the run retrieved."""
+    article = _article(outputs)
+    numbers = set(citations.cited(article.get("markdown", "")))
+    references = {ref["n"]: ref["source_id"] for ref in article.get("references", [])}
+    retrieved = retrieved_sources(trace)
+    dangling = sorted(numbers - set(references))
+    unretrieved = sorted({sid for sid in references.values() if sid not in retrieved})
+    problems = []
+    if dangling:
+        problems.append(f"citations {dangling} name no reference")
+    if unretrieved:
+        problems.append(f"references {unretrieved} were never retrieved")
+    if not numbers:
+        problems.append("the article cites nothing")
+    return Feedback(
+        value=not problems,
+        rationale="; ".join(problems) or f"{len(numbers)} citations, all to retrieved sources",
+    )
+
+
+@scorer
+def citation_coverage(outputs: dict[str, Any]) -> Feedback:
+    """The share of paragraphs that cite at least one source."""
+    report = citations.check(_article(outputs).get("markdown", ""), source_count=10**6)
+    uncited = report.uncited_paragraphs
+    return Feedback(
+        value=report.coverage,
+        rationale=f"uncited paragraphs: {uncited}" if uncited else "all cited",
+    )
+
+
+@scorer
+def length_within_target(inputs: dict[str, Any], outputs: dict[str, Any]) -> Feedback:
+    target = int(inputs.get("target_words", 600))
+    words = int(_article(outputs).get("word_count", 0))
+    off = abs(words - target) / target
+    return Feedback(
+        value=off <= LENGTH_TOLERANCE,
+        rationale=f"{words} words for a target of {target} ({off:.0%} off)",
+    )
+
+
+@scorer
+def structure(outputs: dict[str, Any]) -> Feedback:
+    article = _article(outputs)
+    sections = len(article.get("sections", []))
+    ok = bool(article.get("title")) and sections >= MIN_SECTIONS
+    return Feedback(value=ok, rationale=f"title {article.get('title')!r}, {sections} sections")
+
+
+@scorer
+def readability_band(outputs: dict[str, Any]) -> Feedback:
+    measured = readability.measure(citations.plain_text(_article(outputs).get("markdown", "")))
+    low, high = READING_EASE_BAND
+    return Feedback(
+        value=low <= measured.reading_ease <= high,
+        rationale=f"Flesch reading ease {measured.reading_ease} "
+        f"(band {low:g}-{high:g}), grade {measured.grade}",
+    )
+
+
+@scorer
+def tool_call_efficiency(trace: Trace) -> Feedback:
+    """No identical search twice, and research within its round bound."""
+    searches = [
+        json.dumps(s.inputs, sort_keys=True)
+        for s in trace.data.spans
+        if s.span_type == "TOOL" and s.name == "search_sources"
+    ]
+    repeated = len(searches) - len(set(searches))
+    rounds = max(
+        (
+            s.attributes.get("state.research_rounds", 0)
+            for s in trace.data.spans
+            if s.name == "research.state"
+        ),
+        default=0,
+    )
+    ok = repeated == 0 and len(searches) > 0
+    return Feedback(
+        value=ok,
+        rationale=f"{len(searches)} searches, {repeated} repeated, {rounds} research rounds",
+    )
+
+
+@scorer
+def expected_sources_used(outputs: dict[str, Any], expectations: dict[str, Any]) -> Feedback:
+    """The share of the sources a good article on this topic should cite that it does cite."""
+    expected = set(expectations.get("expected_sources") or [])
+    cited = {ref["source_id"] for ref in _article(outputs).get("references", [])}
+    if not expected:
+        return Feedback(value=1.0, rationale="no expected sources")
+    return Feedback(
+        value=round(len(expected & cited) / len(expected), 3),
+        rationale=f"cited {sorted(expected & cited)} of {sorted(expected)}",
+    )
+
+
+@scorer
+def latency_seconds(trace: Trace) -> float:
+    return round((trace.info.execution_duration or 0) / 1000, 3)
+
+
+@scorer
+def total_tokens(trace: Trace) -> int:
+    return int((trace.info.token_usage or {}).get("total_tokens", 0))
+
+
+CODE_SCORERS = [
+    citation_validity,
+    citation_coverage,
+    length_within_target,
+    structure,
+    readability_band,
+    tool_call_efficiency,
+    expected_sources_used,
+    latency_seconds,
+    total_tokens,
+]
