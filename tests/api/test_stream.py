@@ -105,7 +105,11 @@ async def test_concurrent_streams_each_get_their_own_trace(api: Server, mlflow_u
         async with aconnect_sse(
             client, "POST", "/write", json={"topic": topic}, headers=STREAM
         ) as source:
-            ids = {json.loads(e.data)["trace_id"] async for e in source.aiter_sse()}
+            ids = {
+                json.loads(e.data)["trace_id"]
+                async for e in source.aiter_sse()
+                if not is_heartbeat(e)
+            }
             return topic, ids, source.response.headers["X-Trace-Id"]
 
     async with httpx.AsyncClient(base_url=api.url, timeout=180) as client:
