@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import mlflow
 from mlflow.entities import Trace
+from mlflow.tracing.constant import TraceMetadataKey
 
 # Settings the tests never inherit from the developer's shell or .env.
 SCRUBBED = ("OPENAI_", "LLM_", "MLFLOW_", "SOURCES_DIR", "PROMPTS_DIR", "TRACING_", "MAX_", "API_")
@@ -122,13 +123,16 @@ def writer_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess
 
 
 def wait_for_trace(mlflow_url: str, trace_id: str, timeout_s: float = 60) -> Trace:
-    """The finished, stored trace; the API writes traces in the background, so poll for it."""
+    """The finished, fully stored trace; the API writes traces in the background: poll."""
     client = mlflow.MlflowClient(tracking_uri=mlflow_url)
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             trace = client.get_trace(trace_id)
-            if trace is not None and trace.info.state.value != "IN_PROGRESS":
+            # Spans are stored as they end, which can mark the trace finished before the
+            # exporter writes its final info (tags, metadata): wait for that too.
+            finalized = trace.info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED)
+            if trace.info.state.value != "IN_PROGRESS" and finalized == "true":
                 return trace
         except Exception:
             if time.monotonic() > deadline:
