@@ -2,8 +2,14 @@
 
 writer write "How honeybees pollinate crops"   one article in this process, traced
 writer serve                                   the API (uvicorn)
-writer up                                      MLflow server + API: `make run`
+writer up                                      MLflow server + prompts sync + API: `make run`
 writer offline-model --port 8100               the offline model on its own port
+writer prompts sync [--alias A] [--dry-run]    register changed prompt files, move the alias
+writer prompts promote staging production      move one alias to where another points
+writer prompts set-alias NAME ALIAS VERSION    point an alias at a version (roll back)
+writer prompts list | diff NAME V1 V2          what the registry holds
+writer eval [--limit N] [--thresholds F]       evaluate the golden set; exit 1 below the bars
+writer monitor --endpoint NAME                 scheduled LLM judges on new traces
 """
 
 from __future__ import annotations
