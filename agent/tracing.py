@@ -10,7 +10,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import mlflow
@@ -178,7 +178,6 @@ def flush() -> None:
 
 # --- node state spans ---------------------------------------------------------------------
 
-State = TypeVar("State", bound=dict[str, Any])
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
 

@@ -248,8 +248,9 @@ def _sum_usage(handler: UsageMetadataCallbackHandler) -> Usage:
 
 
 def _failure_code(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | openai.APITimeoutError):
-        return "timeout" if isinstance(exc, TimeoutError) else "provider_error"
+    """Whose fault: the whole run's time bound, the provider (its timeouts included), or ours."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
     if isinstance(exc, openai.APIError):
         return "provider_error"
     return "internal_error"

@@ -58,19 +58,28 @@ def judge_endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.join(timeout=10)
 
 
+@pytest.fixture
+def judge_settings(
+    judge_endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Judges on the local endpoint, with no OpenAI environment of the developer's leaking in."""
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return Settings(
+        _env_file=None, judge_model="openai:/gpt-4o-mini", judge_base_url=judge_endpoint[0]
+    )
+
+
 def test_without_a_judge_model_the_judges_are_skipped_with_a_reason() -> None:
     found, reason = judges(Settings(_env_file=None))
     assert found == [] and reason and "JUDGE_MODEL" in reason
 
 
 def test_the_custom_judge_sends_a_valid_chat_request(
-    judge_endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+    judge_endpoint: tuple[str, list[dict[str, Any]]], judge_settings: Settings
 ) -> None:
-    url, seen = judge_endpoint
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    settings = Settings(_env_file=None, judge_model="openai:/gpt-4o-mini", judge_base_url=url)
-    found, reason = judges(settings)
+    seen = judge_endpoint[1]
+    found, reason = judges(judge_settings)
     assert reason is None
     assert [j.name for j in found] == [
         "writing_guidelines",
@@ -97,14 +106,10 @@ def test_the_custom_judge_sends_a_valid_chat_request(
 
 
 def test_built_in_judges_follow_the_judge_base_url(
-    judge_endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+    judge_endpoint: tuple[str, list[dict[str, Any]]], judge_settings: Settings
 ) -> None:
-    url, seen = judge_endpoint
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    found, _ = judges(
-        Settings(_env_file=None, judge_model="openai:/gpt-4o-mini", judge_base_url=url)
-    )
+    seen = judge_endpoint[1]
+    found, _ = judges(judge_settings)
     safety = next(j for j in found if j.name == "safety")
     before = len(seen)
     verdict = safety(outputs="Bees pollinate crops.")
