@@ -77,6 +77,31 @@ class Settings(BaseSettings):
         2, ge=0, description="Retries of one MLflow HTTP call, trace export included."
     )
     mlflow_http_timeout_seconds: int = Field(10, ge=1, description="Timeout of one MLflow call.")
+    # How traces leave the process: MLflow's background exporter, tuned (README "Tracing cost").
+    mlflow_trace_span_batch_size: int = Field(
+        512,
+        ge=1,
+        le=2048,
+        description="Spans per export call to the tracking server (MLflow's default of 5 makes "
+        "a dozen calls per article).",
+    )
+    mlflow_trace_batch_interval_ms: int = Field(
+        1000, ge=10, description="Longest a finished span waits for its export batch to fill."
+    )
+    mlflow_trace_export_workers: int = Field(
+        4, ge=1, le=64, description="Background threads writing traces to the tracking server."
+    )
+    mlflow_trace_queue_size: int = Field(
+        1000, ge=1, description="Export calls waiting for a worker; beyond it MLflow drops them."
+    )
+    mlflow_trace_extract_attachments: bool = Field(
+        False,
+        description="Let MLflow scan span inputs for images and audio to store as attachments; "
+        "this app sends none, and the scan walks every value of every span.",
+    )
+    mlflow_trace_sampling_ratio: float = Field(
+        1.0, ge=0, le=1, description="Share of requests traced (1: every one)."
+    )
     mlflow_model_catalog_uri: str = Field(
         "",
         description="Where MLflow fetches model prices; empty: the table bundled with MLflow, "

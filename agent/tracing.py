@@ -31,6 +31,12 @@ MLFLOW_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "mlflow_http_max_retries",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "mlflow_http_timeout_seconds",
     "MLFLOW_MODEL_CATALOG_URI": "mlflow_model_catalog_uri",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE": "mlflow_trace_span_batch_size",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS": "mlflow_trace_batch_interval_ms",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS": "mlflow_trace_export_workers",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE": "mlflow_trace_queue_size",
+    "MLFLOW_TRACE_EXTRACT_ATTACHMENTS": "mlflow_trace_extract_attachments",
+    "MLFLOW_TRACE_SAMPLING_RATIO": "mlflow_trace_sampling_ratio",
 }
 SECRET_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
 TOKEN_EVENT = "new_token"  # what mlflow.langchain's tracer names a streamed chunk
@@ -41,7 +47,7 @@ def configure(settings: Settings) -> None:
     for env, attr in MLFLOW_ENV.items():
         value = getattr(settings, attr)
         if value is not None:
-            os.environ[env] = str(value)
+            os.environ[env] = str(value).lower() if isinstance(value, bool) else str(value)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.registry_uri)
     if not settings.tracing_enabled:
@@ -66,9 +72,10 @@ def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
         return SECRET_PATTERN.sub("[REDACTED]", text)
 
     def process(span: LiveSpan) -> None:
-        for key, value in span.attributes.items():
-            raw = json.dumps(value, default=str)
-            if (masked := mask(raw)) != raw:
+        # MLflow holds every attribute as a JSON string. Searching those strings in place costs
+        # far less than decoding each value (whole conversations) of every span to look.
+        for key, raw in span._span.attributes.items():
+            if isinstance(raw, str) and (masked := mask(raw)) != raw:
                 span.set_attribute(key, json.loads(masked))
 
     return process

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import RemoveMessage
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
 from agent import briefs
@@ -26,4 +28,9 @@ async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[st
         sources=briefs.sources_block(state.get("sources") or []),
     )
     response = await llm.ainvoke(messages)
-    return {"draft": response.text}
+    return {
+        "draft": response.text,
+        # Research's conversation has served: `sources` holds what it found. Dropping it keeps
+        # every later step's state small, and with it each later span of the trace.
+        "research_messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],
+    }

@@ -1,6 +1,8 @@
 import os
 
 import pytest
+from mlflow.entities import LiveSpan
+from opentelemetry.sdk.trace import TracerProvider
 
 from agent import tracing
 
@@ -15,25 +17,12 @@ def test_mlflow_settings_reach_mlflow_through_the_environment(
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
 
 
-class FakeSpan:
-    def __init__(self, attributes: dict) -> None:
-        self.attributes = attributes
-
-    def set_attribute(self, key: str, value: object) -> None:
-        self.attributes[key] = value
-
-
 def test_the_redactor_masks_configured_secrets_and_key_shapes() -> None:
-    span = FakeSpan(
-        {
-            "mlflow.spanInputs": {"headers": {"Authorization": "Bearer my-secret-value"}},
-            "note": "key sk-abcdefghijklmnopqrstuvwx leaked",
-            "safe": 3,
-        }
-    )
-    tracing.redactor(["my-secret-value"])(span)  # type: ignore[arg-type]
-    assert span.attributes == {
-        "mlflow.spanInputs": {"headers": {"Authorization": "Bearer [REDACTED]"}},
-        "note": "key [REDACTED] leaked",
-        "safe": 3,
-    }
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"headers": {"Authorization": "Bearer my-secret-value"}})
+    span.set_attribute("note", "key sk-abcdefghijklmnopqrstuvwx leaked")
+    span.set_attribute("safe", 3)
+    tracing.redactor(["my-secret-value"])(span)
+    assert span.inputs == {"headers": {"Authorization": "Bearer [REDACTED]"}}
+    assert span.get_attribute("note") == "key [REDACTED] leaked"
+    assert span.get_attribute("safe") == 3

@@ -17,10 +17,22 @@ TOPIC = "How honeybees pollinate crops"
 
 
 async def run_graph(settings: Settings, **request: object) -> dict:
+    """The final state, plus `research_messages` as research left them (draft clears them)."""
     writer = ArticleWriter(settings)
     state = {"topic": TOPIC, "audience": "gardeners", "tone": "friendly", "target_words": 500}
     state.update(request)
-    return await writer.graph.ainvoke(state, context=writer.context)
+    research: list = []
+    async for values in writer.graph.astream(state, context=writer.context, stream_mode="values"):
+        research = values.get("research_messages") or research
+    return {**values, "research_messages": research}
+
+
+async def test_research_conversation_stays_out_of_later_steps(untraced) -> None:
+    writer = ArticleWriter(untraced())
+    state = {"topic": TOPIC, "audience": "gardeners", "tone": "friendly", "target_words": 500}
+    final = await writer.graph.ainvoke(state, context=writer.context)
+    assert final["research_messages"] == []
+    assert final["sources"]  # what research found is kept
 
 
 async def test_same_input_gives_the_same_article(offline_settings: Settings) -> None:
