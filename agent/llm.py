@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import mlflow
 from langchain_openai import ChatOpenAI
+from mlflow.entities import SpanEvent
 
 from agent.offline.server import MODEL_NAME, create_app
 from agent.offline.transport import StreamingASGITransport
@@ -31,22 +33,64 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         "stream_usage": True,
     }
     if settings.llm_model == "offline":
-        transport = StreamingASGITransport(create_app(settings.offline_token_delay_ms))
+        offline = StreamingASGITransport(create_app(settings.offline_token_delay_ms))
         return ChatOpenAI(
             model=MODEL_NAME,
             api_key="offline",
             base_url=OFFLINE_BASE_URL,
-            http_async_client=httpx.AsyncClient(transport=transport, base_url=OFFLINE_BASE_URL),
+            http_async_client=httpx.AsyncClient(
+                transport=RecordedAttempts(offline), base_url=OFFLINE_BASE_URL
+            ),
             **common,
         )
     key = settings.openai_api_key
+    network = httpx.AsyncHTTPTransport(limits=PROVIDER_LIMITS)
     return ChatOpenAI(
         model=settings.model_name,
         # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key.
         api_key=key or "not-needed",
         base_url=settings.openai_base_url,
+        # The OpenAI client's own settings, with every attempt recorded on the trace.
+        http_async_client=httpx.AsyncClient(
+            transport=RecordedAttempts(network), follow_redirects=True
+        ),
         **common,
     )
+
+
+PROVIDER_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+PROVIDER_ERROR_EVENT = "provider_error"
+
+
+class RecordedAttempts(httpx.AsyncBaseTransport):
+    """Puts every failed attempt at the provider on the model call's span, as an event.
+
+    The OpenAI client retries 429s, 5xx answers and timeouts by itself. A call that succeeded
+    on its third attempt would otherwise look, on the trace, like one that went smoothly.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            _record({"error.type": type(exc).__name__})
+            raise
+        if response.status_code >= 400:
+            _record({"error.type": "http_status", "http.status_code": response.status_code})
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _record(attributes: dict[str, Any]) -> None:
+    # Inline autolog makes the chat span the active one while its HTTP call runs.
+    span = mlflow.get_current_active_span()
+    if span is not None:
+        span.add_event(SpanEvent(PROVIDER_ERROR_EVENT, attributes=attributes))
 
 
 def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,12 +28,24 @@ FAULT_MESSAGES = {
     429: ("rate_limit_exceeded", "Rate limit reached for the offline model (injected)."),
     500: ("server_error", "The offline model failed (injected)."),
     503: ("server_error", "The offline model is overloaded (injected)."),
+    504: ("timeout", "The offline model stalled (injected)."),
 }
 
 
+STALL = 0  # a fault that answers nothing: the client's timeout has to end the call
+
+
 class FaultPlan(BaseModel):
-    statuses: list[int] = Field(default_factory=list, description="Answer the next calls so.")
+    statuses: list[int] = Field(
+        default_factory=list, description=f"Answer the next calls so ({STALL}: stall)."
+    )
     persistent: bool = Field(False, description="Keep answering the last status for good.")
+    rate: float = Field(0, ge=0, le=1, description="Then fail this share of calls at random...")
+    rate_statuses: list[int] = Field(
+        default_factory=lambda: [429, 500, STALL], description="...with one of these, at random."
+    )
+    stall_seconds: float = Field(30, ge=0, le=600, description="How long a stall lasts.")
+    seed: int = Field(0, description="Seeds the random draws, so a run can be repeated.")
 
 
 @dataclass
@@ -41,13 +54,18 @@ class ServerState:
     completions: int = 0
     faults_served: int = 0
     plan: FaultPlan = field(default_factory=FaultPlan)
+    draws: random.Random = field(default_factory=random.Random)
 
     def next_fault(self) -> int | None:
-        if not self.plan.statuses:
+        plan = self.plan
+        if plan.statuses:
+            status = plan.statuses[0]
+            if len(plan.statuses) > 1 or not plan.persistent:
+                plan.statuses.pop(0)
+        elif plan.rate and plan.rate_statuses and self.draws.random() < plan.rate:
+            status = self.draws.choice(plan.rate_statuses)
+        else:
             return None
-        status = self.plan.statuses[0]
-        if len(self.plan.statuses) > 1 or not self.plan.persistent:
-            self.plan.statuses.pop(0)
         self.faults_served += 1
         return status
 
@@ -67,6 +85,9 @@ def create_app(token_delay_ms: float = 0) -> FastAPI:
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
         if (status := state.next_fault()) is not None:
+            if status == STALL:
+                await asyncio.sleep(state.plan.stall_seconds)
+                status = 504
             code, message = FAULT_MESSAGES.get(status, ("server_error", f"Injected {status}."))
             return JSONResponse(
                 {"error": {"message": message, "type": code, "code": code}},
@@ -107,6 +128,7 @@ def create_app(token_delay_ms: float = 0) -> FastAPI:
     @app.post("/admin/faults")
     async def inject_faults(plan: FaultPlan) -> dict[str, Any]:
         state.plan = plan
+        state.draws = random.Random(plan.seed)
         return {"planned": plan.statuses, "persistent": plan.persistent}
 
     @app.get("/admin/stats")
