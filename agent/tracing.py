@@ -61,6 +61,38 @@ def configure(settings: Settings) -> None:
     if not settings.trace_token_events:
         processors.append(drop_token_events)
     mlflow.tracing.configure(span_processors=processors)
+    EXPORT_FAILURES.watch()
+
+
+class ExportFailures(logging.Handler):
+    """Counts the traces MLflow could not write to the tracking server, and so dropped.
+
+    MLflow's background exporter retries a write a few times (MLFLOW_HTTP_MAX_RETRIES), then
+    drops the trace and says so only in its log, as it does when its queue is full. This
+    handler counts those log records, so `/ready` and `/debug/runtime` can say how many.
+    """
+
+    LOGGERS = ("mlflow.tracing.export.mlflow_v3", "mlflow.tracing.export.async_export_queue")
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.traces_dropped = 0
+        self.queue_full = 0  # MLflow logs this at most every 30 s, so it is a lower bound
+
+    def watch(self) -> None:
+        for name in self.LOGGERS:
+            if self not in logging.getLogger(name).handlers:
+                logging.getLogger(name).addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Failed to send trace"):
+            self.traces_dropped += 1
+        elif "queue is full" in message:
+            self.queue_full += 1
+
+
+EXPORT_FAILURES = ExportFailures()
 
 
 def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -13,11 +15,18 @@ import httpx
 
 
 def start(
-    port: int, data_dir: Path, host: str = "127.0.0.1", *, jobs: bool = True, catalog_uri: str = ""
+    port: int,
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    *,
+    jobs: bool = True,
+    catalog_uri: str = "",
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     """`jobs=False` skips MLflow's job runner (scheduled scorers), which costs a few CPU-seconds
     at start; tests that need no scorers start faster without it. `catalog_uri` is where the
-    server looks up model prices to cost traces: empty means MLflow's bundled table, offline."""
+    server looks up model prices to cost traces: empty means MLflow's bundled table, offline.
+    `workers` is the server's worker processes (benchmarks compare 1 and 2)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
     command = [
@@ -32,7 +41,7 @@ def start(
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
     ]
     log = (data_dir / "server.log").open("ab")
     env = {
@@ -40,7 +49,10 @@ def start(
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(jobs).lower(),
         "MLFLOW_MODEL_CATALOG_URI": catalog_uri,
     }
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    # Its own process group: `mlflow server` runs uvicorn as a child, which must end with it.
+    return subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
@@ -58,9 +70,20 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: fl
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """Ends the server and its workers; after 15 s, kills them."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill(process)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """Kills the server and its workers at once, as a crash would."""
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, sig)

@@ -3,10 +3,12 @@ to wait for them and for the traces they write. Loopback only."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,3 +142,71 @@ def wait_for_trace(mlflow_url: str, trace_id: str, timeout_s: float = 60) -> Tra
         if time.monotonic() > deadline:
             raise TimeoutError(f"trace {trace_id} was not stored in {timeout_s} s")
         time.sleep(0.3)
+
+
+@dataclass
+class Outcome:
+    status: int | None  # None: no answer at all (connection refused or cut)
+    trace_id: str | None
+
+
+class Load:
+    """Workers posting articles to the API in a loop, on a background thread, until stopped."""
+
+    TOPICS = ("Wind power", "Coral reefs", "Sleep and caffeine", "The printing press")
+
+    def __init__(self, api_url: str, workers: int) -> None:
+        self.api_url = api_url
+        self.workers = workers
+        self.outcomes: list[Outcome] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> list[Outcome]:
+        self._stop.set()
+        self._thread.join(timeout=120)
+        return self.outcomes
+
+    async def _run(self) -> None:
+        async with httpx.AsyncClient(timeout=120) as client:
+            await asyncio.gather(*(self._worker(client, n) for n in range(self.workers)))
+
+    async def _worker(self, client: httpx.AsyncClient, n: int) -> None:
+        sent = n
+        while not self._stop.is_set():
+            topic = self.TOPICS[sent % len(self.TOPICS)]
+            sent += self.workers
+            try:
+                answer = await client.post(f"{self.api_url}/write", json={"topic": topic})
+            except httpx.TransportError:
+                self.outcomes.append(Outcome(None, None))
+                await asyncio.sleep(0.2)
+                continue
+            trace_id = answer.headers.get("X-Trace-Id") or None
+            self.outcomes.append(Outcome(answer.status_code, trace_id))
+
+
+def stored_traces(mlflow_url: str, experiment: str) -> dict[str, Trace]:
+    """Every trace of the experiment whose final info is stored, by id."""
+    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return {}
+    traces: dict[str, Trace] = {}
+    token = None
+    while True:
+        page = client.search_traces(
+            locations=[found.experiment_id], max_results=500, page_token=token, include_spans=False
+        )
+        for trace in page:
+            if trace.info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true":
+                traces[trace.info.trace_id] = trace
+        if not (token := page.token):
+            return traces

@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
+from agent.tracing import EXPORT_FAILURES
+
 router = APIRouter(tags=["operations"])
 
 
@@ -31,4 +33,5 @@ async def runtime() -> dict[str, int]:
         # MLflow keeps a trace here until its root span ends; one left behind is a leak.
         "in_memory_traces": len(InMemoryTraceManager.get_instance()._traces),
         "rss_bytes": _rss_bytes(),
+        "traces_dropped": EXPORT_FAILURES.traces_dropped,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from agent.tracing import EXPORT_FAILURES
 from agent.writer import APP_VERSION
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import Check, Health, Readiness
@@ -23,9 +24,10 @@ async def ready(writer: WriterDep, tracking: TrackingDep, settings: SettingsDep)
     library = writer.context.library
     if settings.tracing_enabled:
         tracked = await tracking.check()
-        tracing = Check(
-            ok=tracked, detail=tracking.problem or f"experiment {tracking.experiment_id}"
-        )
+        detail = tracking.problem or f"experiment {tracking.experiment_id}"
+        if dropped := EXPORT_FAILURES.traces_dropped:
+            detail += f"; {dropped} traces could not be written since the API started"
+        tracing = Check(ok=tracked, detail=detail)
     else:
         tracing = Check(ok=True, detail="tracing is turned off (TRACING_ENABLED=false)")
     prompts = writer.prompts
