@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -101,7 +102,14 @@ def _serve(settings: Settings) -> None:
 
     from api.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        # On SIGTERM, requests in flight get this long to finish before they are cancelled
+        # (their traces then say so); queued traces are written after either way.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -118,6 +126,9 @@ def _up(settings: Settings) -> int:
             print(f"error: port {port} is in use; set {name} to a free port", file=sys.stderr)
             return 2
     mlflow_url = f"http://{host}:{settings.mlflow_port}"
+    # uvicorn re-raises the SIGTERM it shut down on; as an interrupt it lets `finally` below
+    # stop the MLflow server too, instead of leaving it running.
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"Starting MLflow at {mlflow_url} (data in {settings.mlflow_data_dir}/)...", flush=True)
     server = tracking_server.start(
         settings.mlflow_port,
@@ -149,6 +160,10 @@ def _up(settings: Settings) -> int:
     finally:
         tracking_server.stop(server)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _use_mlflow(settings: Settings) -> None:

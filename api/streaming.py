@@ -4,6 +4,9 @@ The run goes on in its own task and hands its events over a queue; the response 
 first one (`trace`) before answering, so the trace id can go in the `X-Trace-Id` header. When
 the client hangs up, sse-starlette cancels the stream, and the stream cancels the run: no model
 call starts after that, and the trace ends as ERROR with `cancelled` (mlflow.md trap 4).
+
+On shutdown (SIGTERM), a stream goes on for the grace period; a run that would outlast it is
+stopped a little before, so the client still gets an `error` event saying why.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.events import Event
@@ -23,6 +27,11 @@ from agent.writer import ArticleWriter, WriteFailed, WriteRequest, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
+FAREWELL_SECONDS = 1.0  # before the grace period ends: time to send the `error` event
+SHUTTING_DOWN = {
+    "code": "shutting_down",
+    "message": "The server is shutting down and stopped this article. Try again.",
+}
 _FINISHED = object()
 
 
@@ -32,6 +41,7 @@ async def stream_article(
     describe: Callable[[WriteResult], dict[str, Any]],
     trace_url: Callable[[str | None], str | None],
     ping_seconds: float,
+    shutdown_grace_seconds: float,
 ) -> EventSourceResponse:
     """Starts the run and answers with its event stream; `describe` builds the `done` body."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -43,6 +53,12 @@ async def stream_article(
         run.result()  # failed before it began (server busy): raises, answered as plain JSON
         raise RuntimeError("the run ended without a trace event")  # pragma: no cover
     trace_id: str | None = first.data["trace_id"]
+    shutdown = anyio.Event()  # sse-starlette sets it when the server begins to shut down
+
+    async def stop_before_the_grace_period_ends() -> None:
+        await shutdown.wait()
+        await asyncio.sleep(max(shutdown_grace_seconds - FAREWELL_SECONDS, 0))
+        run.cancel()
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         number = 0
@@ -53,6 +69,7 @@ async def stream_article(
             body = {**data, "trace_id": trace_id}
             return ServerSentEvent(data=json.dumps(body, default=str), event=kind, id=str(number))
 
+        watcher = asyncio.create_task(stop_before_the_grace_period_ends())
         try:
             yield encode("trace", {**first.data, "trace_url": trace_url(trace_id)})
             while (item := await queue.get()) is not _FINISHED:
@@ -60,6 +77,8 @@ async def stream_article(
                 yield encode(event.kind, event.data)
             try:
                 yield encode("done", describe(run.result()))
+            except asyncio.CancelledError:  # the run, not this stream: stopped by the watcher
+                yield encode("error", SHUTTING_DOWN)
             except (WriteFailed, UnknownPromptAlias) as exc:
                 code = exc.code if isinstance(exc, WriteFailed) else "unknown_prompt_alias"
                 yield encode("error", {"code": code, "message": str(exc)})
@@ -70,6 +89,7 @@ async def stream_article(
                     {"code": "internal_error", "message": WriteFailed.MESSAGES["internal_error"]},
                 )
         finally:
+            watcher.cancel()
             if not run.done():
                 run.cancel()
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -77,4 +97,10 @@ async def stream_article(
                         await run
 
     headers = {"X-Trace-Id": trace_id} if trace_id else {}
-    return EventSourceResponse(events(), headers=headers, ping=ping_seconds)
+    return EventSourceResponse(
+        events(),
+        headers=headers,
+        ping=ping_seconds,
+        shutdown_event=shutdown,
+        shutdown_grace_period=shutdown_grace_seconds,
+    )

@@ -94,6 +94,7 @@ async def _stream(
         describe=lambda result: describe(result, job.request_id, tracking).model_dump(mode="json"),
         trace_url=tracking.trace_url,
         ping_seconds=settings.sse_ping_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
 
 

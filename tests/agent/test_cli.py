@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import signal
+import sys
 from pathlib import Path
 
+import httpx
 import mlflow
+import pytest
 
-from tests.servers import writer_cli
+from tests.servers import clean_env, free_port, start_process, wait_healthy, writer_cli
 
 
 def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None:
@@ -44,3 +48,23 @@ def test_write_stream_shows_tool_calls_and_text_as_they_come(tmp_path: Path) -> 
     assert "-> search_sources(query=" in done.stderr
     assert "\n--- draft ---\n# Green Roofs" in done.stderr
     assert done.stdout.startswith("# Green Roofs")
+
+
+def test_up_serves_and_sigterm_stops_mlflow_with_the_api(tmp_path: Path) -> None:
+    mlflow_port, api_port = free_port(), free_port()
+    env = clean_env(
+        MLFLOW_PORT=str(mlflow_port),
+        API_PORT=str(api_port),
+        MLFLOW_DATA_DIR=str(tmp_path / "mlflow"),
+    )
+    up = start_process([sys.executable, "-m", "agent.cli", "up"], tmp_path, env, api_port)
+    try:
+        wait_healthy(up, "/ready", timeout_s=180)
+        ready = httpx.get(f"{up.url}/ready", timeout=10).json()
+        assert ready["status"] == "ready", ready
+        up.process.send_signal(signal.SIGTERM)
+        up.process.wait(timeout=60)
+    finally:
+        up.stop()
+    with pytest.raises(httpx.ConnectError):  # the MLflow server went with it
+        httpx.get(f"http://127.0.0.1:{mlflow_port}/health", timeout=2)
