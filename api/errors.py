@@ -19,6 +19,7 @@ from agent.writer import WriteFailed
 
 log = logging.getLogger(__name__)
 STATUS = {"provider_error": 502, "timeout": 504, "busy": 503, "internal_error": 500}
+UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."
 
 
 def _request_id(request: Request) -> str | None:
@@ -31,6 +32,7 @@ def error_response(
     code: str,
     message: str,
     trace_id: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: object,
 ) -> JSONResponse:
     body = {
@@ -39,7 +41,7 @@ def error_response(
         "trace_id": trace_id,
         "request_id": _request_id(request),
     }
-    headers = {"X-Trace-Id": trace_id} if trace_id else {}
+    headers = {**(headers or {}), **({"X-Trace-Id": trace_id} if trace_id else {})}
     if status == 503:
         headers["Retry-After"] = "5"
     return JSONResponse({**body, **extra}, status_code=status, headers=headers)
@@ -93,8 +95,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            # FastAPI's bare 400 for a body its JSON parser cannot read (not UTF-8, or nested
+            # too deep): to the client it is one more invalid body.
+            problem = {"field": "body", "message": UNREADABLE_BODY}
+            return error_response(
+                request, 422, "invalid_request", f"body: {UNREADABLE_BODY}", fields=[problem]
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        # Starlette's own headers, such as 405's `Allow`, go out with our body.
+        return error_response(
+            request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -43,6 +43,9 @@ def test_invalid_fields_are_named_with_a_fix(
         (b"topic=bees", "application/x-www-form-urlencoded", "Send a JSON object"),
         (b"[1, 2]", "application/json", "Send a JSON object"),
         (b"", "application/json", "Field required"),
+        # Not UTF-8, or nested deeper than the parser goes: FastAPI answered these with a 400.
+        (b'{"topic": "\xe9t\xe9"}', "application/json", "encoded as UTF-8"),  # Latin-1
+        (b"[" * 5000, "application/json", "cannot be read as JSON"),  # nested too deep
     ],
 )
 def test_bodies_that_are_not_a_json_object(
@@ -77,7 +80,9 @@ def test_oversized_bodies_are_refused_before_they_are_read(api: Server) -> None:
 
 
 def test_wrong_method_and_unknown_path(api: Server) -> None:
-    assert httpx.get(f"{api.url}/write", timeout=10).status_code == 405
+    wrong = httpx.get(f"{api.url}/write", timeout=10)
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert wrong.headers["Allow"] == "POST"  # what to use instead
     missing = httpx.get(f"{api.url}/nowhere", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
