@@ -90,7 +90,8 @@ def _record(attributes: dict[str, Any]) -> None:
     # Inline autolog makes the chat span the active one while its HTTP call runs.
     span = mlflow.get_current_active_span()
     if span is not None:
-        span.add_event(SpanEvent(PROVIDER_ERROR_EVENT, attributes=attributes))
+        # MLflow declares SpanEvent's proto converter abstract; the event itself is complete.
+        span.add_event(SpanEvent(PROVIDER_ERROR_EVENT, attributes=attributes))  # type: ignore[abstract]
 
 
 def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:

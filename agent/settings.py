@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     runtime_stats_enabled: bool = Field(False, description="Serve GET /debug/runtime.")
     sse_ping_seconds: float = Field(15, gt=0, description="Heartbeat comment on idle streams.")
-    shutdown_grace_seconds: float = Field(
+    shutdown_grace_seconds: int = Field(
         30, gt=0, description="On SIGTERM, how long requests in flight get to finish."
     )
     mlflow_port: int = Field(5000, ge=1, le=65535, description="Where `writer up` serves MLflow.")

@@ -106,7 +106,7 @@ def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
     def process(span: LiveSpan) -> None:
         # MLflow holds every attribute as a JSON string. Searching those strings in place costs
         # far less than decoding each value (whole conversations) of every span to look.
-        for key, raw in span._span.attributes.items():
+        for key, raw in (span._span.attributes or {}).items():
             if isinstance(raw, str) and (masked := mask(raw)) != raw:
                 span.set_attribute(key, json.loads(masked))
 
