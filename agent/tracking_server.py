@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -22,11 +23,14 @@ def start(
     jobs: bool = True,
     catalog_uri: str = "",
     workers: int = 1,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`jobs=False` skips MLflow's job runner (scheduled scorers), which costs a few CPU-seconds
     at start; tests that need no scorers start faster without it. `catalog_uri` is where the
     server looks up model prices to cost traces: empty means MLflow's bundled table, offline.
-    `workers` is the server's worker processes (benchmarks compare 1 and 2)."""
+    `workers` is the server's worker processes (benchmarks compare 1 and 2). `env` adds or
+    overrides environment variables of the server (and of its job runner) only, e.g. MLflow
+    server settings a test needs."""
     data_dir.mkdir(parents=True, exist_ok=True)
     mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
     command = [
@@ -48,6 +52,7 @@ def start(
         **os.environ,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(jobs).lower(),
         "MLFLOW_MODEL_CATALOG_URI": catalog_uri,
+        **(env or {}),
     }
     # Its own process group: `mlflow server` runs uvicorn as a child, which must end with it.
     return subprocess.Popen(

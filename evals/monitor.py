@@ -3,6 +3,13 @@
 Scheduled scorers run in a `mlflow server` with a SQL backend and its job runner, and only
 with judges whose model is an AI Gateway endpoint (`gateway:/<name>`); code scorers are refused
 (mlflow.md trap 8). `start` registers and starts them where that holds, and otherwise says why.
+
+What the server then does (mlflow 3.17): once a minute its job runner samples the experiment's
+traces that started more than a buffer ago and at most an hour ago, and logs each judge's
+verdict on the trace as an assessment named after the registered judge (`online_safety`...).
+The buffer is the server's setting
+MLFLOW_ONLINE_SCORING_DEFAULT_TRACE_COMPLETION_BUFFER_SECONDS (300 by default).
+Starting again registers a new version of each judge, with the new sample rate.
 """
 
 from __future__ import annotations
@@ -10,8 +17,16 @@ from __future__ import annotations
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.genai.scorers import RelevanceToQuery, Safety, ScorerSamplingConfig
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from agent.settings import Settings
+
+CREATE_ENDPOINT = (
+    "Create one in the MLflow UI (AI Gateway: an API key for your provider, then an endpoint "
+    "that uses it); a provider on loopback or a private network, over http, needs the server "
+    "started with MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS=true and "
+    "MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES=http,https."
+)
 
 
 def start(settings: Settings, endpoint: str | None, sample_rate: float) -> tuple[bool, str]:
@@ -23,9 +38,8 @@ def start(settings: Settings, endpoint: str | None, sample_rate: float) -> tuple
         )
     if not endpoint:
         return False, (
-            "Scheduled judges need an AI Gateway endpoint for their model. Create one in the "
-            "MLflow UI (AI Gateway > Create endpoint, with your provider's key), then run "
-            "`writer monitor --endpoint <name>`."
+            f"Scheduled judges need an AI Gateway endpoint for their model. {CREATE_ENDPOINT} "
+            "Then run `writer monitor --endpoint <name>`."
         )
     model = f"gateway:/{endpoint}"
     experiment = mlflow.set_experiment(settings.mlflow_experiment_name)
@@ -40,9 +54,18 @@ def start(settings: Settings, endpoint: str | None, sample_rate: float) -> tuple
             )
             started.append(name)
     except MlflowException as exc:
-        return False, f"The tracking server refused the scheduled judges: {exc.message}"
+        partly = f" ({', '.join(started)} did start)" if started else ""
+        if exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST) and "Gateway" in exc.message:
+            return False, (
+                f"The tracking server has no AI Gateway endpoint {endpoint!r}{partly}. "
+                f"{CREATE_ENDPOINT}"
+            )
+        return False, f"The tracking server refused the scheduled judges{partly}: {exc.message}"
     return True, (
         f"Started {', '.join(started)} on experiment {experiment.name!r} at sample rate "
-        f"{sample_rate:g}. They score traces older than about five minutes; results appear as "
-        "assessments on each trace."
+        f"{sample_rate:g}. Once a minute the server's job runner scores that share of the "
+        "traces that started more than five minutes ago (its "
+        "MLFLOW_ONLINE_SCORING_DEFAULT_TRACE_COMPLETION_BUFFER_SECONDS) and less than an hour "
+        "ago; each verdict appears on its trace as an assessment named after the judge. "
+        "A server started with MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false never runs them."
     )
