@@ -2,10 +2,15 @@
 
     uv run python bench/write_latency.py [--requests 40]
 
-Starts an MLflow server and two APIs on loopback (offline model, no token delay): one traced
-into the server, one with TRACING_ENABLED=false. Requests alternate between the two, one at a
-time, so both see the same machine noise. Prints medians, p95s, their ratio, and the span count
-of the traced requests' traces.
+Starts an MLflow server and one API per configuration on loopback (offline model, no token
+delay):
+  untraced  TRACING_ENABLED=false, the baseline
+  traced    the app's defaults (batched export, no attachment scan: README "Tracing cost")
+  stock     traced with MLflow's own export defaults, to show what the tuning buys
+  sampled   the app's defaults, tracing one request in ten (MLFLOW_TRACE_SAMPLING_RATIO)
+Requests go round the configurations, one at a time, so all see the same machine noise.
+Prints medians and p95s, each median's ratio to the untraced one, and the span count and
+stored size of the traced requests' traces.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ TOPICS = [
 ]
 
 
+# MLflow 3's own defaults for what the app tunes (agent/settings.py says why each differs).
+STOCK_EXPORT = {
+    "MLFLOW_TRACE_SPAN_BATCH_SIZE": "5",
+    "MLFLOW_TRACE_BATCH_INTERVAL_MS": "5000",
+    "MLFLOW_TRACE_EXPORT_WORKERS": "10",
+    "MLFLOW_TRACE_EXTRACT_ATTACHMENTS": "true",
+}
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -35,7 +49,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40, help="per configuration")
     args = parser.parse_args()
-    configs = {"traced": {}, "untraced": {"TRACING_ENABLED": "false"}}
+    configs = {
+        "untraced": {"TRACING_ENABLED": "false"},
+        "traced": {},
+        "stock": STOCK_EXPORT,
+        "sampled": {"MLFLOW_TRACE_SAMPLING_RATIO": "0.1"},
+    }
     with apis(configs) as (mlflow_url, servers), httpx.Client(timeout=120) as client:
         timings: dict[str, list[float]] = {name: [] for name in servers}
         trace_ids: list[str] = []
@@ -50,17 +69,20 @@ def main() -> None:
                     timings[name].append(elapsed)
                     if name == "traced":
                         trace_ids.append(answer.json()["trace_id"])
+        baseline = statistics.median(timings["untraced"])
         for name, values in timings.items():
+            median = statistics.median(values)
             print(
-                f"{name:>9}: median {statistics.median(values):7.1f} ms   "
-                f"p95 {p95(values):7.1f} ms   (n={len(values)})"
+                f"{name:>9}: median {median:7.1f} ms   p95 {p95(values):7.1f} ms   "
+                f"x{median / baseline:.2f} of untraced   (n={len(values)})"
             )
-        ratio = statistics.median(timings["traced"]) / statistics.median(timings["untraced"])
-        print(f"traced/untraced median ratio: {ratio:.2f}")
-        counts = [len(wait_for_trace(mlflow_url, t).data.spans) for t in trace_ids[-10:]]
+        traces = [wait_for_trace(mlflow_url, t) for t in trace_ids[-10:]]
+        counts = [len(t.data.spans) for t in traces]
+        sizes = [len(t.to_json()) / 1024 for t in traces]
         print(
             f"spans per trace: median {statistics.median(counts):.0f} "
-            f"(min {min(counts)}, max {max(counts)}) over {len(counts)} traces"
+            f"(min {min(counts)}, max {max(counts)}); stored size median "
+            f"{statistics.median(sizes):.0f} KiB, over {len(counts)} traces"
         )
 
 

@@ -1,0 +1,297 @@
+"""Sustained articles per second with tracing on and off, and whether every trace was stored.
+
+    uv run python bench/throughput.py [--concurrency 8 32] [--duration 60] [--mlflow-workers 1]
+        [--traced-setting MLFLOW_TRACE_QUEUE_SIZE=100 ...]
+
+Starts an MLflow server and two APIs on loopback (offline model, no token delay): one traced
+into the server, one with TRACING_ENABLED=false. For each concurrency N, N clients loop
+POST /write against one API for the duration, then against the other (one configuration at a
+time, so they never share the CPU; the order alternates between concurrencies so a drift in
+machine load does not always favour the same one). Prints, per configuration, successes,
+failures by status, articles per second and latency median and p95; the traced/untraced
+throughput ratio; then, after waiting for the traced API's background exporter to drain, how
+many of the trace ids the successful responses returned are stored in the tracking server
+(finalized, with all their spans): `lost` is the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from harness import (
+    Server,
+    apis,
+    cpu_seconds,
+    experiment_name,
+    finalized,
+    machine_busy_seconds,
+    main_thread_cpu_seconds,
+    stored_traces,
+    tracking_db,
+    tracking_server_pid,
+)
+from mlflow import MlflowClient
+from mlflow.entities import TraceInfo
+from mlflow.tracing.constant import TraceMetadataKey, TraceSizeStatsKey
+from write_latency import TOPICS, p95
+
+# Settings both APIs share. The semaphore must never be what limits throughput here: a 503
+# "busy" would count as a failure and flatter the configuration that hits it more.
+COMMON = {"MAX_CONCURRENT_WRITES": "64", "RUNTIME_STATS_ENABLED": "true"}
+# What MLflow and OpenTelemetry log when they drop spans or traces, and when an export call
+# fails; counted in the traced API's log so a loss can be attributed.
+DROP_MARKERS = (
+    "Trace export queue is full",  # MLflow's async export queue (MLFLOW_TRACE_QUEUE_SIZE)
+    "Queue full, dropping",  # OpenTelemetry's batch span processor (2048 spans)
+    "Failed to send trace",
+    "Failed to log",
+    "Failed to export",
+)
+
+
+@dataclass
+class Phase:
+    """One configuration at one concurrency: what the clients saw."""
+
+    config: str
+    concurrency: int
+    started_ms: int = 0  # wall clock, to find this phase's traces in the server
+    seconds: float = 0.0  # first request sent to last response received
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    trace_ids: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the load
+    mlflow_cpu_at_start: float = 0.0  # the tracking server's, when the phase began
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+
+def cpu_snapshot(api: Server, mlflow_pid: int) -> dict[str, float]:
+    """CPU seconds so far of each party. The machine is shared: what nobody here used is
+    other processes' load, printed so a phase that ran beside it can be recognised."""
+    times = os.times()
+    return {
+        "API": cpu_seconds(api.process.pid),
+        "event loop": main_thread_cpu_seconds(api.process.pid),
+        "MLflow server": cpu_seconds(mlflow_pid),
+        "this client": times.user + times.system,
+        "machine": machine_busy_seconds(),
+    }
+
+
+async def run_load(api: Server, mlflow_pid: int, phase: Phase, duration_s: float) -> None:
+    """`phase.concurrency` clients each loop POST /write until the duration is over.
+
+    Requests in flight at the deadline finish and count: cancelling them would leave the
+    server cancelling runs, which is a different workload; the phase's time runs to the
+    last response instead.
+    """
+    limits = httpx.Limits(max_connections=phase.concurrency + 4)
+    timeout = httpx.Timeout(300)  # far above any article at these concurrencies
+    async with httpx.AsyncClient(base_url=api.url, limits=limits, timeout=timeout) as client:
+        started = time.perf_counter()
+        deadline = started + duration_s
+
+        async def client_loop(n: int) -> None:
+            while time.perf_counter() < deadline:
+                body = {"topic": TOPICS[n % len(TOPICS)]}
+                n += phase.concurrency
+                sent = time.perf_counter()
+                try:
+                    answer = await client.post("/write", json=body)
+                except httpx.HTTPError as exc:
+                    phase.failures[type(exc).__name__] += 1
+                    continue
+                if answer.status_code != 200:
+                    phase.failures[str(answer.status_code)] += 1
+                    continue
+                phase.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                if trace_id := answer.json().get("trace_id"):
+                    phase.trace_ids.append(trace_id)
+
+        phase.started_ms = int(time.time() * 1000)
+        before = cpu_snapshot(api, mlflow_pid)
+        phase.mlflow_cpu_at_start = before["MLflow server"]
+        await asyncio.gather(*(client_loop(n) for n in range(phase.concurrency)))
+        phase.seconds = time.perf_counter() - started
+        after = cpu_snapshot(api, mlflow_pid)
+        phase.cpu = {key: after[key] - before[key] for key in before}
+
+
+def wait_until_stored(
+    client: MlflowClient, experiment_id: str, phase: Phase, stall_s: float = 30
+) -> tuple[dict[str, TraceInfo], float]:
+    """Polls until every returned trace id is stored and finalized, or nothing new arrives for
+    `stall_s`; returns what is stored and when the last of it was seen, in seconds after the
+    phase's first request."""
+    expected = set(phase.trace_ids)
+    since_ms = phase.started_ms - 5000  # a trace's timestamp is its root span's start
+    done, seen_s = -1, 0.0
+    last_progress = time.monotonic()
+    while True:
+        infos = {i.trace_id: i for i in stored_traces(client, experiment_id, since_ms)}
+        complete = sum(1 for t in expected if t in infos and finalized(infos[t]))
+        now = time.monotonic()
+        if complete != done:
+            done, last_progress = complete, now
+            seen_s = time.time() - phase.started_ms / 1000
+        if complete == len(expected) or now - last_progress > stall_s:
+            return infos, seen_s
+        time.sleep(2)
+
+
+def stored_span_counts(db: Path, trace_ids: list[str]) -> dict[str, int]:
+    """Spans the server's sqlite store holds per trace (read-only; the server keeps writing)."""
+    counts: dict[str, int] = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        for i in range(0, len(trace_ids), 500):
+            chunk = trace_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT trace_id, COUNT(*) FROM spans WHERE trace_id IN ({marks}) GROUP BY 1"
+            counts.update(conn.execute(query, chunk).fetchall())
+    return counts
+
+
+def expected_spans(info: TraceInfo) -> int | None:
+    """The span count the exporter recorded in the trace's size stats."""
+    raw = info.trace_metadata.get(TraceMetadataKey.SIZE_STATS)
+    return json.loads(raw).get(TraceSizeStatsKey.NUM_SPANS) if raw else None
+
+
+def runtime(api: Server) -> dict[str, int]:
+    return httpx.get(f"{api.url}/debug/runtime", timeout=10).json()
+
+
+def log_markers(api: Server) -> Counter[str]:
+    """How often each drop or export-failure message appears in the API's log so far.
+
+    Counted from the API's start, not the phase's: MLflow logs a full export queue at most
+    once every 30 s, so a phase can drop traces without a message of its own.
+    """
+    text = api.output()
+    return Counter({m: text.count(m) for m in DROP_MARKERS if m in text})
+
+
+def report_phase(phase: Phase) -> None:
+    lat = phase.latencies_ms
+    failures = ", ".join(f"{k}: {v}" for k, v in sorted(phase.failures.items())) or "none"
+    median = statistics.median(lat) if lat else float("nan")
+    tail = p95(lat) if len(lat) > 1 else float("nan")
+    print(
+        f"{phase.config:>9}: {len(lat):5d} ok  {phase.rate:6.2f} articles/s  "
+        f"median {median:6.0f} ms  p95 {tail:6.0f} ms  failures: {failures}",
+        flush=True,
+    )
+    cpu = phase.cpu
+    others = cpu["machine"] - cpu["API"] - cpu["MLflow server"] - cpu["this client"]
+    per_article = 1000 / max(len(lat), 1)
+    cores = {**cpu, "other processes": others}
+    busy = ", ".join(
+        f"{name} {cores[name] / phase.seconds:.2f}"
+        for name in ("API", "MLflow server", "this client", "other processes")
+    )
+    print(
+        f"   CPU per article: API {cpu['API'] * per_article:.0f} ms (event loop "
+        f"{cpu['event loop'] * per_article:.0f} ms). Cores busy during the load: {busy}, "
+        f"of {os.cpu_count()}",
+        flush=True,
+    )
+
+
+def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) -> None:
+    """Waits for the traced API's exporter to drain, then counts what the server holds."""
+    client = MlflowClient(tracking_uri=mlflow_url)
+    experiment = client.get_experiment_by_name(experiment_name(phase.config))
+    assert experiment is not None, "the traced API created its experiment at start"
+    infos, seen_s = wait_until_stored(client, experiment.experiment_id, phase)
+    ids = list(dict.fromkeys(phase.trace_ids))
+    present = [t for t in ids if t in infos]
+    done = [t for t in present if finalized(infos[t])]
+    spans = stored_span_counts(tracking_db(api), present)
+    whole = [t for t in done if spans.get(t, 0) == expected_spans(infos[t])]
+    lost = len(ids) - len(whole)
+    print(
+        f"   traces: {len(ids)} ids returned; stored {len(present)}, finalized {len(done)}, "
+        f"with all their spans {len(whole)}: lost = {lost}"
+    )
+    # The server's CPU from the phase's start until the drain ended, polling included.
+    server_cpu_ms = (cpu_seconds(mlflow_pid) - phase.mlflow_cpu_at_start) * 1000
+    print(
+        f"   stored {len(done) / seen_s:.2f} traces/s (first request to last trace stored, "
+        f"{seen_s:.0f} s; the exporter finished {seen_s - phase.seconds:.1f} s after the last "
+        f"response); MLflow server CPU {server_cpu_ms / max(len(done), 1):.0f} ms/trace"
+    )
+    state = runtime(api)
+    markers = log_markers(api)
+    print(
+        f"   API after drain: {state['in_memory_traces']} in-memory traces, "
+        f"{state['tasks']} tasks; drop/failure messages in its log since it started: "
+        f"{dict(markers) or 'none'}",
+        flush=True,
+    )
+
+
+def warm_up(api: Server) -> None:
+    """A few articles first: imports, the prompt registry and BM25 caches load on first use."""
+    with httpx.Client(base_url=api.url, timeout=120) as client:
+        for topic in TOPICS[:3]:
+            client.post("/write", json={"topic": topic}).raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--duration", type=float, default=60, help="seconds per configuration")
+    parser.add_argument(
+        "--mlflow-workers", type=int, default=1, help="the tracking server's worker processes"
+    )
+    parser.add_argument(
+        "--traced-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an app setting for the traced API only, e.g. MLFLOW_TRACE_QUEUE_SIZE=100; repeatable",
+    )
+    args = parser.parse_args()
+    extra = dict(setting.split("=", 1) for setting in args.traced_setting)
+    configs = {"untraced": {**COMMON, "TRACING_ENABLED": "false"}, "traced": {**COMMON, **extra}}
+    with apis(configs, mlflow_workers=args.mlflow_workers) as (mlflow_url, servers):
+        for api in servers.values():
+            warm_up(api)
+        order = list(servers)
+        mlflow_pid = tracking_server_pid(mlflow_url)
+        for concurrency in args.concurrency:
+            print(
+                f"concurrency {concurrency}, {args.duration:.0f} s per configuration, "
+                f"MLflow server workers {args.mlflow_workers}"
+                + (f", traced API also {extra}" if extra else ""),
+                flush=True,
+            )
+            phases: dict[str, Phase] = {}
+            for name in order:
+                api = servers[name]
+                phase = phases[name] = Phase(name, concurrency)
+                asyncio.run(run_load(api, mlflow_pid, phase, args.duration))
+                report_phase(phase)
+                if name == "traced":
+                    # Also keeps the exporter's backlog from running into the next phase.
+                    report_storage(mlflow_url, mlflow_pid, api, phase)
+            ratio = phases["traced"].rate / phases["untraced"].rate
+            print(f"   traced/untraced throughput: {ratio:.2f} (target >= 0.80)\n", flush=True)
+            order.reverse()
+
+
+if __name__ == "__main__":
+    main()
