@@ -13,6 +13,7 @@ import httpx
 
 from tests.servers import (
     Load,
+    Server,
     clean_env,
     free_port,
     start_process,
@@ -22,33 +23,48 @@ from tests.servers import (
 )
 
 
-def test_sigterm_lets_requests_in_flight_finish_and_writes_their_traces(
-    mlflow_url: str, synced_prompts: str, tmp_path: Path
-) -> None:
+def serve(workdir: Path, mlflow_url: str, experiment: str, **settings: str) -> Server:
+    """`writer serve`, as deployed (uvicorn.run with the grace period), tracing into mlflow_url."""
     port = free_port()
     env = clean_env(
         API_PORT=str(port),
         MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests-sigterm",
-        OFFLINE_TOKEN_DELAY_MS="1",  # articles of a few seconds, so some are in flight
+        MLFLOW_EXPERIMENT_NAME=experiment,
+        **settings,
     )
-    api = start_process([sys.executable, "-m", "agent.cli", "serve"], tmp_path, env, port)
+    api = start_process([sys.executable, "-m", "agent.cli", "serve"], workdir, env, port)
     wait_healthy(api)
-    events: list[str] = []
+    return api
 
-    def read_stream() -> None:
-        body = {"topic": "Coral reefs"}
-        headers = {"Accept": "text/event-stream"}
+
+def stream_reader(api: Server, events: list[tuple[str, str]]) -> threading.Thread:
+    """A thread that streams one article and collects its (event, data) pairs."""
+
+    def read() -> None:
         with httpx.stream(
-            "POST", f"{api.url}/write", json=body, headers=headers, timeout=60
+            "POST",
+            f"{api.url}/write",
+            json={"topic": "Coral reefs"},
+            headers={"Accept": "text/event-stream"},
+            timeout=60,
         ) as answer:
-            events.extend(
-                line.removeprefix("event:").strip()
-                for line in answer.iter_lines()
-                if line.startswith("event:")
-            )
+            kind = ""
+            for line in answer.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.removeprefix("event:").strip()
+                elif line.startswith("data:"):
+                    events.append((kind, line.removeprefix("data:").strip()))
 
-    reader = threading.Thread(target=read_stream)
+    return threading.Thread(target=read)
+
+
+def test_sigterm_lets_requests_in_flight_finish_and_writes_their_traces(
+    mlflow_url: str, synced_prompts: str, tmp_path: Path
+) -> None:
+    # Articles of a few seconds, so some are in flight when the signal comes.
+    api = serve(tmp_path, mlflow_url, "tests-sigterm", OFFLINE_TOKEN_DELAY_MS="1")
+    events: list[tuple[str, str]] = []
+    reader = stream_reader(api, events)
     try:
         with Load(api.url, workers=4) as load:
             reader.start()
@@ -64,7 +80,8 @@ def test_sigterm_lets_requests_in_flight_finish_and_writes_their_traces(
     answered = [o for o in load.outcomes if o.status is not None]
     assert answered, "requests were in flight when the signal came"
     assert {o.status for o in answered} == {200}
-    assert events and events[0] == "trace" and events[-1] == "done", events
+    kinds = [kind for kind, _ in events]
+    assert kinds and kinds[0] == "trace" and kinds[-1] == "done", kinds
     # Written before the process ended: no waiting here.
     stored = stored_traces(mlflow_url, "tests-sigterm")
     assert {o.trace_id for o in answered} <= stored.keys()
@@ -74,34 +91,16 @@ def test_sigterm_lets_requests_in_flight_finish_and_writes_their_traces(
 def test_articles_that_outlast_the_grace_period_end_cleanly_and_are_traced(
     mlflow_url: str, synced_prompts: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = clean_env(
-        API_PORT=str(port),
-        MLFLOW_TRACKING_URI=mlflow_url,
-        MLFLOW_EXPERIMENT_NAME="tests-sigterm-grace",
-        OFFLINE_TOKEN_DELAY_MS="20",  # an article takes far longer than the grace period
+    # An article takes far longer than the grace period.
+    api = serve(
+        tmp_path,
+        mlflow_url,
+        "tests-sigterm-grace",
+        OFFLINE_TOKEN_DELAY_MS="20",
         SHUTDOWN_GRACE_SECONDS="3",
     )
-    api = start_process([sys.executable, "-m", "agent.cli", "serve"], tmp_path, env, port)
-    wait_healthy(api)
     events: list[tuple[str, str]] = []
-
-    def read_stream() -> None:
-        with httpx.stream(
-            "POST",
-            f"{api.url}/write",
-            json={"topic": "Coral reefs"},
-            headers={"Accept": "text/event-stream"},
-            timeout=60,
-        ) as answer:
-            kind = ""
-            for line in answer.iter_lines():
-                if line.startswith("event:"):
-                    kind = line.removeprefix("event:").strip()
-                elif line.startswith("data:"):
-                    events.append((kind, line.removeprefix("data:").strip()))
-
-    reader = threading.Thread(target=read_stream)
+    reader = stream_reader(api, events)
     try:
         reader.start()
         time.sleep(2)
