@@ -33,5 +33,8 @@ async def runtime() -> dict[str, int]:
         # MLflow keeps a trace here until its root span ends; one left behind is a leak.
         "in_memory_traces": len(InMemoryTraceManager.get_instance()._traces),
         "rss_bytes": _rss_bytes(),
+        # Traces MLflow could not write and dropped; its "queue full" warnings (a lower bound:
+        # MLflow logs that at most every 30 s).
         "traces_dropped": EXPORT_FAILURES.traces_dropped,
+        "export_queue_full_warnings": EXPORT_FAILURES.queue_full,
     }
