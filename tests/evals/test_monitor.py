@@ -30,8 +30,6 @@ from mlflow.entities import AssessmentSourceType, Feedback
 from mlflow.genai.scorers import RelevanceToQuery, Safety, list_scorers
 
 from agent import tracking_server
-from agent.settings import Settings
-from evals import monitor
 from tests.servers import Server, free_port, start_offline_model, wait_for_trace, writer_cli
 
 ENDPOINT = "offline-judge"
@@ -182,16 +180,17 @@ def test_monitor_registers_and_starts_the_judges(
 
 
 def test_monitor_names_an_endpoint_the_server_does_not_have(judging: Judging) -> None:
-    settings = Settings(
-        _env_file=None,
-        mlflow_tracking_uri=judging.mlflow_url,
-        mlflow_experiment_name="no-endpoint",
+    done = writer_cli(
+        "monitor",
+        "--endpoint",
+        "no-such-endpoint",
+        cwd=judging.workdir,
+        MLFLOW_TRACKING_URI=judging.mlflow_url,
+        MLFLOW_EXPERIMENT_NAME="no-endpoint",
     )
-    with tracking(judging.mlflow_url):
-        started, message = monitor.start(settings, "no-such-endpoint", 0.5)
-    assert not started
-    assert "has no AI Gateway endpoint 'no-such-endpoint'" in message
-    assert "MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS" in message
+    assert done.returncode == 2
+    assert "has no AI Gateway endpoint 'no-such-endpoint'" in done.stderr
+    assert "MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS" in done.stderr
 
 
 def llm_verdicts(mlflow_url: str, trace_id: str) -> dict[str, Feedback]:

@@ -61,6 +61,8 @@ def make_trace(tmp_path: Path) -> Iterator[Callable[..., Trace]]:
     """Real traces in a local store, shaped like the app's: research TOOL spans and state."""
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/scorers.db")
+    # Its own experiment: an active one left by an earlier test names another store's.
+    mlflow.set_experiment("scorers")
     mlflow.tracing.enable()
 
     def make(searches: list[str], found: list[str], rounds: int = 2) -> Trace:
