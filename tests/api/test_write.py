@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import mlflow
@@ -116,11 +117,21 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
     assert trace.info.tags["prompt.source"] == "registry"
     linked = json.loads(trace.info.tags["mlflow.linkedPrompts"])
     assert {"name": "article-plan", "version": "1"} in linked
-    found = mlflow.MlflowClient(tracking_uri=mlflow_url).search_traces(
-        locations=[trace.info.experiment_id],
-        filter_string="prompt = 'article-plan/1'",
-        max_results=500,
-    )
+    # MLflow links prompts to a trace in the background, after the trace is stored: poll. The
+    # session's other tests (the fuzzer) fill this experiment too: newest first.
+    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
+    deadline = time.monotonic() + 30
+    while True:
+        found = client.search_traces(
+            locations=[trace.info.experiment_id],
+            filter_string="prompt = 'article-plan/1'",
+            order_by=["timestamp_ms DESC"],
+            max_results=100,
+            include_spans=False,
+        )
+        if body["trace_id"] in {t.info.trace_id for t in found} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert body["trace_id"] in {t.info.trace_id for t in found}
 
 
