@@ -16,12 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mlflow import MlflowClient
-from mlflow.entities import TraceInfo
-from mlflow.tracing.constant import TraceMetadataKey
 
 from agent import tracking_server
-from tests.servers import Server, free_port, start_traced_api, wait_for_trace
+from tests.servers import (
+    Server,
+    finalized,
+    free_port,
+    start_traced_api,
+    trace_infos,
+    wait_for_trace,
+)
 
 __all__ = [
     "Server",
@@ -31,7 +35,7 @@ __all__ = [
     "finalized",
     "machine_busy_seconds",
     "main_thread_cpu_seconds",
-    "stored_traces",
+    "trace_infos",
     "tracking_db",
     "tracking_server_pid",
     "wait_for_trace",
@@ -96,30 +100,6 @@ def machine_busy_seconds() -> float:
     ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = ticks[3] + ticks[4]  # idle, iowait
     return (sum(ticks[:8]) - idle) / TICKS  # user..steal; guest time is already in user
-
-
-def stored_traces(client: MlflowClient, experiment_id: str, since_ms: int) -> list[TraceInfo]:
-    """Every trace the server holds in the experiment that started at or after `since_ms`."""
-    infos: list[TraceInfo] = []
-    token: str | None = None
-    while True:
-        page = client.search_traces(
-            locations=[experiment_id],
-            filter_string=f"trace.timestamp_ms >= {since_ms}",
-            max_results=500,
-            page_token=token,
-            include_spans=False,
-        )
-        infos.extend(trace.info for trace in page)
-        token = page.token
-        if not token:
-            return infos
-
-
-def finalized(info: TraceInfo) -> bool:
-    # The server marks a trace finalized when the exporter's last call (trace info, after
-    # the spans) arrives; spans alone create an unfinalized row.
-    return info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true"
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import statistics
 import time
 
 import httpx
-from harness import Server, apis, experiment_name, finalized, stored_traces
+from harness import Server, apis, experiment_name, finalized, trace_infos
 from mlflow import MlflowClient
 from write_latency import TOPICS
 
@@ -66,7 +66,7 @@ def drain(
         if runtime(api)["in_memory_traces"] == 0:
             if not expected:  # untraced
                 return time.monotonic() - started
-            stored = {i.trace_id for i in stored_traces(client, experiment_id, 0) if finalized(i)}
+            stored = {i.trace_id for i in trace_infos(client, experiment_id) if finalized(i)}
             if expected <= stored:
                 return time.monotonic() - started
         time.sleep(1)

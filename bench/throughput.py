@@ -36,7 +36,7 @@ from harness import (
     finalized,
     machine_busy_seconds,
     main_thread_cpu_seconds,
-    stored_traces,
+    trace_infos,
     tracking_db,
     tracking_server_pid,
 )
@@ -141,7 +141,7 @@ def wait_until_stored(
     done, seen_s = -1, 0.0
     last_progress = time.monotonic()
     while True:
-        infos = {i.trace_id: i for i in stored_traces(client, experiment_id, since_ms)}
+        infos = {i.trace_id: i for i in trace_infos(client, experiment_id, since_ms)}
         complete = sum(1 for t in expected if t in infos and finalized(infos[t]))
         now = time.monotonic()
         if complete != done:

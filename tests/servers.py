@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import mlflow
-from mlflow.entities import Trace
+from mlflow.entities import Trace, TraceInfo
 from mlflow.tracing.constant import TraceMetadataKey
 
 # Settings the tests never inherit from the developer's shell or .env.
@@ -131,10 +131,7 @@ def wait_for_trace(mlflow_url: str, trace_id: str, timeout_s: float = 60) -> Tra
     while True:
         try:
             trace = client.get_trace(trace_id)
-            # Spans are stored as they end, which can mark the trace finished before the
-            # exporter writes its final info (tags, metadata): wait for that too.
-            finalized = trace.info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED)
-            if trace.info.state.value != "IN_PROGRESS" and finalized == "true":
+            if trace.info.state.value != "IN_PROGRESS" and finalized(trace.info):
                 return trace
         except Exception:
             if time.monotonic() > deadline:
@@ -193,20 +190,36 @@ class Load:
             self.outcomes.append(Outcome(answer.status_code, trace_id))
 
 
-def stored_traces(mlflow_url: str, experiment: str) -> dict[str, Trace]:
+def finalized(info: TraceInfo) -> bool:
+    """Whether the exporter's last call, the trace's info (tags, metadata), has arrived.
+
+    Spans are stored as they end, which can mark a trace finished before that."""
+    return info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true"
+
+
+def trace_infos(
+    client: mlflow.MlflowClient, experiment_id: str, since_ms: int = 0
+) -> list[TraceInfo]:
+    """Every trace the server holds in the experiment that started at or after `since_ms`."""
+    infos: list[TraceInfo] = []
+    token: str | None = None
+    while True:
+        page = client.search_traces(
+            locations=[experiment_id],
+            filter_string=f"trace.timestamp_ms >= {since_ms}",
+            max_results=500,
+            page_token=token,
+            include_spans=False,
+        )
+        infos.extend(trace.info for trace in page)
+        if not (token := page.token):
+            return infos
+
+
+def stored_traces(mlflow_url: str, experiment: str) -> dict[str, TraceInfo]:
     """Every trace of the experiment whose final info is stored, by id."""
     client = mlflow.MlflowClient(tracking_uri=mlflow_url)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return {}
-    traces: dict[str, Trace] = {}
-    token = None
-    while True:
-        page = client.search_traces(
-            locations=[found.experiment_id], max_results=500, page_token=token, include_spans=False
-        )
-        for trace in page:
-            if trace.info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true":
-                traces[trace.info.trace_id] = trace
-        if not (token := page.token):
-            return traces
+    return {i.trace_id: i for i in trace_infos(client, found.experiment_id) if finalized(i)}
