@@ -19,6 +19,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 
 COPY agent ./agent
 COPY api ./api
+COPY offline_model ./offline_model
 COPY prompts ./prompts
 RUN uv sync --frozen --no-dev
 

@@ -1,54 +1,80 @@
-"""The text blocks that the prompts carry (outline, sources, background), written and read back.
+"""The blocks the nodes write into their prompts' variables: the contract with any model.
 
-The nodes write these blocks into prompt variables; the offline model reads them back, as a
-model reads its prompt. Keeping both directions here keeps them in step.
+A prompt's prose is the prompt engineer's to rewrite; these blocks are not. Each one is tagged
+and self-delimiting, so that a model (and the offline model, `offline_model.blocks`) finds it
+wherever a prompt file puts it and whatever words surround it:
+
+    <tag name="value" ...>
+    body
+    </tag>
+
+Attribute values are escaped with `html.escape(quote=True)`; bodies are not escaped and never
+hold their own closing tag. Item text is put on one line. The blocks:
+
+    <background topic="...">       what a first search of the library found for the topic
+    - [source_id] Title / Section: text
+    </background>                  (none found: the body is "(no passages found)")
+
+    <outline title="..." topic="..." target_words="600">
+    1. Heading: the reader's question
+    </outline>
+
+    <questions>                    research questions (research); <issues> in revise,
+    - one item a line              the editor's issues (no issue: an empty body)
+    </questions>
+
+    <sources>                      the numbered sources that [n] citations name
+    [1] Title (source_id)
+        Section: text              one line per passage
+                                   (a blank line between sources)
+    </sources>                     (none: the body is "(no sources)")
+
+    <draft target_words="600">
+    the article in Markdown
+    </draft>
 """
 
 from __future__ import annotations
 
-import re
+import html
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from agent.sources import Hit
 from agent.state import Outline, Source
-
-
-@dataclass(frozen=True)
-class BriefPassage:
-    source_id: str
-    title: str
-    section: str
-    text: str
-
-
-@dataclass(frozen=True)
-class BriefSource:
-    n: int
-    title: str
-    source_id: str
-    passages: list[BriefPassage]
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def background_block(hits: Iterable[Hit]) -> str:
+def _tagged(tag: str, body: str, **attributes: str | int) -> str:
+    opening = "".join(
+        f' {name}="{html.escape(str(value), quote=True)}"' for name, value in attributes.items()
+    )
+    return f"<{tag}{opening}>\n{body}\n</{tag}>" if body else f"<{tag}{opening}>\n</{tag}>"
+
+
+def background_block(hits: Iterable[Hit], topic: str) -> str:
     lines = [
         f"- [{h.passage.source_id}] {h.passage.title} / {h.passage.section}: "
         f"{_one_line(h.passage.text)}"
         for h in hits
     ]
-    return "\n".join(lines) or "(no passages found)"
+    return _tagged("background", "\n".join(lines) or "(no passages found)", topic=topic)
 
 
-def outline_block(outline: Outline) -> str:
-    return "\n".join(f"{i}. {s.heading}: {s.question}" for i, s in enumerate(outline.sections, 1))
+def outline_block(outline: Outline, topic: str, target_words: int) -> str:
+    lines = [
+        f"{i}. {_one_line(s.heading)}: {_one_line(s.question)}"
+        for i, s in enumerate(outline.sections, 1)
+    ]
+    return _tagged(
+        "outline", "\n".join(lines), title=outline.title, topic=topic, target_words=target_words
+    )
 
 
-def list_block(items: Iterable[str]) -> str:
-    return "\n".join(f"- {_one_line(item)}" for item in items)
+def list_block(items: Iterable[str], tag: str) -> str:
+    return _tagged(tag, "\n".join(f"- {_one_line(item)}" for item in items))
 
 
 def sources_block(sources: list[Source]) -> str:
@@ -57,51 +83,8 @@ def sources_block(sources: list[Source]) -> str:
         lines = [f"[{n}] {source.title} ({source.id})"]
         lines += [f"    {p.section}: {_one_line(p.text)}" for p in source.passages]
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) or "(no sources)"
+    return _tagged("sources", "\n\n".join(blocks) or "(no sources)")
 
 
-# --- reading them back ---------------------------------------------------------------------
-
-
-def block(prompt: str, label: str) -> str | None:
-    """The text under `Label:` up to the next `Other label:` line or the end."""
-    found = re.search(
-        rf"^{re.escape(label)}:\n(.*?)(?=\n\n[A-Z][A-Za-z ]*:\n|\Z)", prompt, re.M | re.S
-    )
-    return found.group(1).strip() if found else None
-
-
-def field(prompt: str, label: str) -> str | None:
-    found = re.search(rf"^{re.escape(label)}: (.+)$", prompt, re.M)
-    return found.group(1).strip() if found else None
-
-
-def parse_background(text: str) -> list[BriefPassage]:
-    pattern = re.compile(r"^- \[([^\]]+)\] (.+?) / (.+?): (.+)$", re.M)
-    return [BriefPassage(*m.groups()) for m in pattern.finditer(text)]
-
-
-def parse_outline(text: str) -> list[tuple[str, str]]:
-    pattern = re.compile(r"^\d+\. (.+?): (.+)$", re.M)
-    return [(m.group(1), m.group(2)) for m in pattern.finditer(text)]
-
-
-def parse_list(text: str) -> list[str]:
-    return [line[2:].strip() for line in text.splitlines() if line.startswith("- ")]
-
-
-def parse_sources(text: str) -> list[BriefSource]:
-    sources: list[BriefSource] = []
-    for chunk in re.split(r"\n\s*\n", text.strip()):
-        head, *rest = chunk.splitlines()
-        found = re.match(r"^\[(\d+)\] (.+) \(([^()]+)\)$", head.strip())
-        if not found:
-            continue
-        n, title, source_id = int(found.group(1)), found.group(2), found.group(3)
-        passages = []
-        for line in rest:
-            section, sep, body = line.strip().partition(": ")
-            if sep:
-                passages.append(BriefPassage(source_id, title, section, body))
-        sources.append(BriefSource(n, title, source_id, passages))
-    return sources
+def draft_block(draft: str, target_words: int) -> str:
+    return _tagged("draft", draft.strip(), target_words=target_words)

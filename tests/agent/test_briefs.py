@@ -1,40 +1,73 @@
-"""The prompt blocks survive a round trip: what the nodes write, the offline model reads."""
+"""The blocks the nodes write into prompt variables, exactly as `agent.briefs` documents them."""
 
 from agent import briefs
+from agent.sources import Hit, Passage
 from agent.state import Outline, Section, Source, SourcePassage
 
+OUTLINE = Outline(
+    title="Bees & wasps",
+    sections=[
+        Section(heading="Colony life", question="How do bees live: together?"),
+        Section(heading="Threats", question="What harms\nthem?"),
+    ],
+    research_questions=["bee colonies"],
+)
 
-def test_outline_and_sources_round_trip() -> None:
-    outline = Outline(
-        title="Bees",
-        sections=[
-            Section(heading="Colony life", question="How do bees live: together?"),
-            Section(heading="Threats", question="What harms them?"),
-        ],
-        research_questions=["bee colonies"],
+
+def test_the_outline_carries_title_topic_and_target_as_escaped_attributes() -> None:
+    assert briefs.outline_block(OUTLINE, 'Bees "and" <wasps>', 600) == (
+        '<outline title="Bees &amp; wasps" topic="Bees &quot;and&quot; &lt;wasps&gt;" '
+        'target_words="600">\n'
+        "1. Colony life: How do bees live: together?\n"
+        "2. Threats: What harms them?\n"
+        "</outline>"
     )
-    assert briefs.parse_outline(briefs.outline_block(outline)) == [
-        ("Colony life", "How do bees live: together?"),
-        ("Threats", "What harms them?"),
-    ]
 
+
+def test_background_lists_one_passage_a_line() -> None:
+    hit = Hit(Passage("bees#1", "bees", "Bees", "Colony life", "A colony\nhas a queen."), 1.0)
+    assert briefs.background_block([hit], "Bees") == (
+        '<background topic="Bees">\n'
+        "- [bees] Bees / Colony life: A colony has a queen.\n"
+        "</background>"
+    )
+    assert briefs.background_block([], "Bees") == (
+        '<background topic="Bees">\n(no passages found)\n</background>'
+    )
+
+
+def test_lists_take_their_tag_from_the_caller() -> None:
+    assert briefs.list_block(["bee colonies", "crop\npollination"], "questions") == (
+        "<questions>\n- bee colonies\n- crop pollination\n</questions>"
+    )
+    assert briefs.list_block([], "issues") == "<issues>\n</issues>"
+
+
+def test_sources_are_numbered_with_a_blank_line_between_them() -> None:
     sources = [
         Source(
             id="honeybees",
             title="Honeybees (Apis)",
-            passages=[SourcePassage(section="Colony life", text="A colony\nhas a queen: one.")],
-        )
+            passages=[
+                SourcePassage(section="Colony life", text="A colony\nhas a queen: one."),
+                SourcePassage(section="Swarming", text="Colonies split."),
+            ],
+        ),
+        Source(id="wasps", title="Wasps", passages=[]),
     ]
-    parsed = briefs.parse_sources(briefs.sources_block(sources))
-    assert [(s.n, s.source_id, s.title) for s in parsed] == [(1, "honeybees", "Honeybees (Apis)")]
-    assert parsed[0].passages[0].text == "A colony has a queen: one."
-
-
-def test_blocks_are_found_by_label() -> None:
-    prompt = (
-        "Topic: Bees\n\nOutline:\n1. A: b?\n\nSources:\n[1] T (t)\n    S: x\n\nDraft:\n# T\n\nBody"
+    assert briefs.sources_block(sources) == (
+        "<sources>\n"
+        "[1] Honeybees (Apis) (honeybees)\n"
+        "    Colony life: A colony has a queen: one.\n"
+        "    Swarming: Colonies split.\n"
+        "\n"
+        "[2] Wasps (wasps)\n"
+        "</sources>"
     )
-    assert briefs.field(prompt, "Topic") == "Bees"
-    assert briefs.block(prompt, "Outline") == "1. A: b?"
-    assert briefs.block(prompt, "Draft") == "# T\n\nBody"
-    assert briefs.block(prompt, "Issues") is None
+    assert briefs.sources_block([]) == "<sources>\n(no sources)\n</sources>"
+
+
+def test_the_draft_carries_its_target() -> None:
+    assert briefs.draft_block("# Bees\n\nThey hum [1].\n", 300) == (
+        '<draft target_words="300">\n# Bees\n\nThey hum [1].\n</draft>'
+    )

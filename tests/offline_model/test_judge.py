@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from mlflow.genai.judges.prompts import relevance_to_query, safety
 
-from agent.offline.model import respond
-from agent.offline.server import create_app
+from offline_model.model import respond
+from offline_model.server import create_app
 
 # The structured output MLflow's built-in judges ask for (as mlflow 3.17 sends it).
 JUDGE_FORMAT = {

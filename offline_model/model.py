@@ -1,8 +1,9 @@
 """What the offline model answers to a Chat Completions request.
 
-It reads the request the way a model would: which tools it is offered, whether a JSON schema is
-asked for, what the tool results in the conversation say, and the blocks of its prompt. The
-same request always gets the same answer.
+It reads the structure of a request, never its prose: which tools it is offered, the name of
+the JSON schema it is asked for, what the tool results in the conversation say, and the tagged
+blocks the app writes into its prompts (`offline_model.blocks`). A prompt file reworded from end
+to end gets the same answers. The same request always gets the same answer.
 """
 
 from __future__ import annotations
@@ -13,23 +14,34 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from agent import briefs, citations
-from agent.offline import writing
-from agent.offline.writing import Candidate
+from agent import citations
+from offline_model import blocks, writing
+from offline_model.writing import Candidate
 
 SEARCH_K = 4
 MAX_SEARCHES = 6
 MAX_READS = 4
-# The editor's tolerance on length, shared with the review prompt's wording ("within 15%").
+DEFAULT_TARGET_WORDS = 600  # for a block that carries no target_words
+# The editor's tolerance on length; the review prompt tells a model the same.
 LENGTH_TOLERANCE = 0.15
+# The tasks it recognises; answer faults (`server.FaultPlan`) name them. `review` is the editor
+# with its tools, `decision` the editor's structured verdict asked for without tools.
+Task = Literal["plan", "research", "review", "decision", "draft", "revise", "judge"]
 
 
 @dataclass
 class Reply:
     content: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False  # cut at the output-token bound
+
+    @property
+    def finish_reason(self) -> str:
+        if self.truncated:
+            return "length"
+        return "tool_calls" if self.tool_calls else "stop"
 
 
 @dataclass
@@ -39,15 +51,17 @@ class Conversation:
     messages: list[dict[str, Any]]
     tools: list[str]
     schema: dict[str, Any] | None
+    schema_name: str | None = None
 
     @classmethod
     def from_request(cls, body: dict[str, Any]) -> Conversation:
         tools = [t["function"]["name"] for t in body.get("tools") or [] if "function" in t]
-        schema = None
+        schema = name = None
         response_format = body.get("response_format") or {}
         if response_format.get("type") == "json_schema":
-            schema = response_format.get("json_schema", {}).get("schema")
-        return cls(list(body.get("messages") or []), tools, schema)
+            json_schema = response_format.get("json_schema") or {}
+            schema, name = json_schema.get("schema") or {}, json_schema.get("name")
+        return cls(list(body.get("messages") or []), tools, schema, name)
 
     def text(self, role: str) -> str:
         return "\n\n".join(_content(m) for m in self.messages if m.get("role") == role)
@@ -55,6 +69,13 @@ class Conversation:
     @property
     def prompt(self) -> str:
         return self.text("system") + "\n\n" + self.text("user")
+
+    def block(self, tag: str) -> blocks.Block | None:
+        return blocks.find(self.prompt, tag)
+
+    def body(self, tag: str) -> str:
+        found = self.block(tag)
+        return found.body if found else ""
 
     def tool_results(self) -> list[tuple[str, dict[str, Any], str]]:
         """(tool name, its arguments, its result) for every answered tool call, in order."""
@@ -73,23 +94,49 @@ class Conversation:
 
 def respond(body: dict[str, Any]) -> Reply:
     convo = Conversation.from_request(body)
-    properties = (convo.schema or {}).get("properties", {})
+    return answer(convo, recognise(convo))
+
+
+def recognise(convo: Conversation) -> Task | None:
+    """Which task a request is, by its structure: tools, schema name, tagged blocks."""
+    properties = set((convo.schema or {}).get("properties", {}))
     if "search_sources" in convo.tools:
-        return research(convo)
+        return "research"
     if {"word_count", "check_citations"} & set(convo.tools):
-        return edit(convo)
-    if "research_questions" in properties:
-        return Reply(json.dumps(plan(convo)))
-    if {"result", "rationale"} <= set(properties):
-        return Reply(json.dumps(judge(convo)))
-    prompt = convo.prompt
-    if briefs.block(prompt, "Issues") is not None and briefs.block(prompt, "Draft"):
-        return Reply(revise(convo))
-    if briefs.block(prompt, "Outline") and briefs.block(prompt, "Sources"):
-        return Reply(draft(convo))
+        return "review"
+    if not convo.tools and (convo.schema_name == "ReviewVerdict" or "decision" in properties):
+        return "decision"
+    if convo.schema_name == "Outline" or "research_questions" in properties:
+        return "plan"
+    if {"result", "rationale"} <= properties:
+        return "judge"
+    has = {t for t in ("outline", "sources", "issues", "draft") if convo.block(t) is not None}
+    if {"issues", "draft"} <= has:
+        return "revise"
+    if {"outline", "sources"} <= has and "draft" not in has:
+        return "draft"
+    return None
+
+
+def answer(convo: Conversation, task: Task | None) -> Reply:
+    match task:
+        case "research":
+            return research(convo)
+        case "review":
+            return edit(convo)
+        case "decision":
+            return Reply(json.dumps(verdict(measurements(convo))))
+        case "plan":
+            return Reply(json.dumps(plan(convo)))
+        case "judge":
+            return Reply(json.dumps(judge(convo)))
+        case "revise":
+            return Reply(revise(convo))
+        case "draft":
+            return Reply(draft(convo))
     return Reply(
-        "The offline model writes articles for this app's graph only: it needs the outline, "
-        "sources or draft blocks that the app's prompts carry."
+        "The offline model writes articles for this app's graph only: it needs the tagged "
+        "blocks (<outline>, <sources>, <draft>...) that the app writes into its prompts."
     )
 
 
@@ -97,9 +144,9 @@ def respond(body: dict[str, Any]) -> Reply:
 
 
 def plan(convo: Conversation) -> dict[str, Any]:
-    prompt = convo.prompt
-    topic = briefs.field(prompt, "Topic") or "the topic"
-    background = briefs.parse_background(briefs.block(prompt, "Background passages") or "")
+    found = convo.block("background")
+    topic = (found.attributes.get("topic") if found else None) or "the topic"
+    background = blocks.parse_background(found.body if found else "")
     topic_terms = writing.terms(topic)
     # Sections come from the headings of the passages the library ranked highest for the topic:
     # the outline covers what the sources can support, in the library's order of relevance.
@@ -139,13 +186,13 @@ def plan(convo: Conversation) -> dict[str, Any]:
 
 
 def research(convo: Conversation) -> Reply:
-    questions = briefs.parse_list(briefs.block(convo.prompt, "Research questions") or "")
+    questions = blocks.parse_list(convo.body("questions"))
     results = convo.tool_results()
     searches = [(args, _json(out) or []) for name, args, out in results if name == "search_sources"]
     read = {args.get("source_id") for name, args, _ in results if name == "read_source"}
     if not searches:
         calls = [("search_sources", {"query": q, "k": SEARCH_K}) for q in questions[:MAX_SEARCHES]]
-        return Reply(None, _tool_calls(convo, calls))
+        return Reply(None, make_tool_calls(convo, calls))
     # Read the documents that answered the most questions, best total score first.
     weight: dict[str, float] = defaultdict(float)
     for _, hits in searches:
@@ -154,7 +201,7 @@ def research(convo: Conversation) -> Reply:
     best = sorted(weight, key=lambda sid: (-weight[sid], sid))
     if not read and "read_source" in convo.tools:
         calls = [("read_source", {"source_id": sid}) for sid in best[:MAX_READS]]
-        return Reply(None, _tool_calls(convo, calls))
+        return Reply(None, make_tool_calls(convo, calls))
     lines = []
     for args, hits in searches:
         found = list(dict.fromkeys(hit["source_id"] for hit in hits))
@@ -165,7 +212,7 @@ def research(convo: Conversation) -> Reply:
 # --- draft -----------------------------------------------------------------------------------
 
 
-def _candidates(sources: list[briefs.BriefSource]) -> list[Candidate]:
+def _candidates(sources: list[blocks.Source]) -> list[Candidate]:
     found: list[Candidate] = []
     for source in sources:
         for passage in source.passages:
@@ -175,19 +222,14 @@ def _candidates(sources: list[briefs.BriefSource]) -> list[Candidate]:
     return found
 
 
-def _target(prompt: str) -> int:
-    found = re.search(r"about (\d+) words", prompt)
-    return int(found.group(1)) if found else 600
-
-
 def draft(convo: Conversation) -> str:
-    prompt = convo.prompt
-    topic = briefs.field(prompt, "Topic") or ""
-    title = briefs.field(prompt, "Title") or writing.title_case(topic)
-    outline = briefs.parse_outline(briefs.block(prompt, "Outline") or "")
-    candidates = _candidates(briefs.parse_sources(briefs.block(prompt, "Sources") or ""))
+    found = convo.block("outline") or blocks.Block({}, "")
+    topic = found.attributes.get("topic", "")
+    title = found.attributes.get("title") or writing.title_case(topic)
+    outline = blocks.parse_outline(found.body)
+    candidates = _candidates(blocks.parse_sources(convo.body("sources")))
     context = writing.terms(topic)
-    target = _target(prompt)
+    target = found.number("target_words", DEFAULT_TARGET_WORDS)
     used: set[str] = set()
     intro_budget = min(60, target // 10)
     section_budget = max(40, (target - intro_budget) // max(1, len(outline)))
@@ -207,13 +249,39 @@ def draft(convo: Conversation) -> str:
 
 
 def edit(convo: Conversation) -> Reply:
-    results = convo.tool_results()
-    if not results:
+    """The editor with its tools: it measures first, then answers its verdict as text."""
+    if not convo.tool_results():
         wanted = [
             name for name in ("word_count", "readability", "check_citations") if name in convo.tools
         ]
-        return Reply(None, _tool_calls(convo, [(name, {}) for name in wanted]))
-    measured = {name: _json(out) or {} for name, _, out in results}
+        return Reply(None, make_tool_calls(convo, [(name, {}) for name in wanted]))
+    return Reply(json.dumps(verdict(measurements(convo))))
+
+
+def measurements(convo: Conversation) -> dict[str, Any]:
+    """What the editor's tools measured, by tool name; if no tool ran, the same measures taken
+    of the `<draft>` block (citation numbers are checked only if a `<sources>` block says how
+    many sources there are)."""
+    if results := convo.tool_results():
+        return {name: _json(out) or {} for name, _, out in results}
+    found = convo.block("draft")
+    if found is None:
+        return {}
+    sources = convo.block("sources")
+    report = citations.check(found.body, len(blocks.parse_sources(sources.body if sources else "")))
+    return {
+        "word_count": {
+            "words": citations.count_words(found.body),
+            "target": found.number("target_words", DEFAULT_TARGET_WORDS),
+        },
+        "check_citations": {
+            "invalid": report.invalid if sources else [],
+            "uncited_paragraphs": report.uncited_paragraphs,
+        },
+    }
+
+
+def verdict(measured: dict[str, Any]) -> dict[str, Any]:
     issues = []
     if count := measured.get("word_count"):
         words, target = count["words"], count["target"]
@@ -234,8 +302,7 @@ def edit(convo: Conversation) -> Reply:
         if check.get("uncited_paragraphs"):
             listed = ", ".join(str(n) for n in check["uncited_paragraphs"])
             issues.append(f"Paragraphs {listed} cite no source: support them with citations.")
-    verdict = {"decision": "revise" if issues else "finalize", "issues": issues}
-    return Reply(json.dumps(verdict))
+    return {"decision": "revise" if issues else "finalize", "issues": issues}
 
 
 # --- revise ----------------------------------------------------------------------------------
@@ -243,10 +310,10 @@ def edit(convo: Conversation) -> Reply:
 
 def revise(convo: Conversation) -> str:
     """Fixes what the editor measures: bad citation numbers, uncited paragraphs, length."""
-    prompt = convo.prompt
-    sources = briefs.parse_sources(briefs.block(prompt, "Sources") or "")
-    article = briefs.block(prompt, "Draft") or ""
-    target = _target(prompt)
+    sources = blocks.parse_sources(convo.body("sources"))
+    found = convo.block("draft") or blocks.Block({}, "")
+    article = found.body
+    target = found.number("target_words", DEFAULT_TARGET_WORDS)
     candidates = _candidates(sources)
     valid = {s.n for s in sources}
 
@@ -387,7 +454,7 @@ def _json(text: Any) -> Any:
         return None
 
 
-def _tool_calls(
+def make_tool_calls(
     convo: Conversation, calls: list[tuple[str, dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     out = []
