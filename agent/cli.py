@@ -59,7 +59,8 @@ def _args(args: dict[str, Any]) -> str:
 
 async def _write(args: argparse.Namespace, settings: Settings) -> int:
     from agent import tracing
-    from agent.writer import ArticleWriter, WriteFailed, WriteRequest
+    from agent.failures import WriteFailed
+    from agent.writer import ArticleWriter, WriteRequest
 
     tracing.configure(settings)
     connection = tracing.TrackingConnection(settings)
@@ -75,7 +76,7 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = await writer.write(request, on_event=_progress(args.stream), tokens=args.stream)
     except WriteFailed as exc:
-        print(f"error: {exc} (trace {exc.trace_id})", file=sys.stderr)
+        print(f"error: {exc.code}: {exc} (trace {exc.trace_id})", file=sys.stderr)
         return 1
     finally:
         tracing.flush()
@@ -86,6 +87,8 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
         print("\nReferences")
         for ref in result.article.references:
             print(f"  [{ref.n}] {ref.title} ({ref.source_id})")
+        for note in result.article.notes:
+            print(f"note: {note}", file=sys.stderr)
     usage = result.usage
     print(
         f"\n{result.article.word_count} words, {usage.total_tokens} tokens "
@@ -263,7 +266,7 @@ def _monitor(args: argparse.Namespace, settings: Settings) -> int:
 def _offline_model(port: int, host: str, delay_ms: float) -> None:
     import uvicorn
 
-    from agent.offline.server import create_app
+    from offline_model.server import create_app
 
     uvicorn.run(create_app(delay_ms), host=host, port=port)
 

@@ -1,8 +1,9 @@
 """The article writer, whole at a glance.
 
-    plan -> research <-> research_tools -> draft -> review <-> editor_tools -> finalize
-                                                       ^   \\
-                                                       +-- revise  (bounded rounds)
+    plan -> research <-> research_tools -> coverage -> draft -> review <-> editor_tools -> finalize
+                                                |                  ^   \\
+                                                +-> END            +-- revise  (bounded rounds)
+                                          (no sources on the topic: no article)
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
 from agent.context import WriterContext
-from agent.nodes import draft, finalize, plan, research, review, revise
+from agent.nodes import coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
 from agent.state import ArticleState
-from agent.tools import EDITOR_TOOLS
+from agent.tools import EDITOR_TOOLS, skip_repeated_calls
 
 Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleState, ArticleState]
 
@@ -56,7 +57,10 @@ def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
     def after_research(state: ArticleState) -> str:
         wants_tools = _wants_tools(state["research_messages"])
         within_bound = state["research_rounds"] <= settings.max_research_rounds
-        return "research_tools" if wants_tools and within_bound else "draft"
+        return "research_tools" if wants_tools and within_bound else "coverage"
+
+    def after_coverage(state: ArticleState) -> str:
+        return END if state["coverage"].verdict == "none" else "draft"
 
     def after_review(state: ArticleState) -> str:
         wants_tools = _wants_tools(state["review_messages"])
@@ -73,7 +77,13 @@ def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
     graph = StateGraph(ArticleState, context_schema=WriterContext)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
-    graph.add_node("research_tools", ToolNode(research_tools, messages_key="research_messages"))
+    graph.add_node(
+        "research_tools",
+        ToolNode(
+            research_tools, messages_key="research_messages", awrap_tool_call=skip_repeated_calls
+        ),
+    )
+    graph.add_node("coverage", coverage)
     graph.add_node("draft", draft)
     graph.add_node("review", review)
     graph.add_node("editor_tools", ToolNode(EDITOR_TOOLS, messages_key="review_messages"))
@@ -82,8 +92,9 @@ def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
 
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "research")
-    graph.add_conditional_edges("research", Route(after_research), ["research_tools", "draft"])
+    graph.add_conditional_edges("research", Route(after_research), ["research_tools", "coverage"])
     graph.add_edge("research_tools", "research")
+    graph.add_conditional_edges("coverage", Route(after_coverage), ["draft", END])
     graph.add_edge("draft", "review")
     graph.add_conditional_edges(
         "review", Route(after_review), ["editor_tools", "revise", "finalize"]

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 SUFFIXES = (".md", ".markdown", ".txt")
 # Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
 # rather than a whole chapter.
 MAX_PASSAGE_WORDS = 160
+# Words that say what kind of article is wanted, not what it is about ("Explain ... for
+# beginners"): they must not count as subject matter the library lacks.
+REQUEST_WORDS = frozenset(
+    """actually also ask background basic basics beginner beginners best brief briefing bring
+    conclusion conclusions could deal describe done everyday evidence explain explained get
+    gets getting go goes going good guide happen happens hood introduction just kind know
+    let like lot lots made make makes many much need new nothing old overview part parts
+    people practical prove put really short show shows simple sort step steps still story
+    summarise summarize summary takeaways tell thing things think thoughts today us use used
+    using want wants way ways well work works would""".split()
+)
+WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,50 @@ class SourceLibrary:
 
     def get(self, source_id: str) -> Document | None:
         return self.documents.get(source_id)
+
+    # --- what a document is about (agent.grounding) ---------------------------------------
+
+    def terms(self, text: str) -> frozenset[str]:
+        """The stemmed content words of `text`: no stopwords, request words or numbers."""
+        words = [
+            w
+            for w in WORD.findall(text.lower())
+            if len(w) > 1 and w not in STOPWORDS_EN_PLUS and w not in REQUEST_WORDS
+        ]
+        return frozenset(self._stemmer.stemWords(words))
+
+    @cached_property
+    def _document_terms(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Per document: the terms of its title and headings, and those of all its text."""
+        found = {}
+        for doc in self.documents.values():
+            headings = " ".join(dict.fromkeys(p.section for p in doc.passages))
+            body = " ".join(p.text for p in doc.passages)
+            found[doc.id] = (
+                self.terms(f"{doc.title} {headings}"),
+                self.terms(f"{doc.title} {headings} {body}"),
+            )
+        return found
+
+    def heading_terms(self, source_id: str) -> frozenset[str]:
+        return self._document_terms[source_id][0]
+
+    def text_terms(self, source_id: str) -> frozenset[str]:
+        return self._document_terms[source_id][1]
+
+    def weight(self, term: str) -> float:
+        """How telling a term is (inverse document frequency); a term no document has weighs
+        most, since a topic built on it is one the library cannot speak to."""
+        frequency = self._document_frequency.get(term, 0.5)
+        return math.log(1 + len(self.documents) / frequency)
+
+    @cached_property
+    def _document_frequency(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, text in self._document_terms.values():
+            for term in text:
+                counts[term] = counts.get(term, 0) + 1
+        return counts
 
 
 def parse_document(doc_id: str, path: Path) -> Document:

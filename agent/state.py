@@ -42,6 +42,26 @@ class Source(BaseModel):
     passages: list[SourcePassage]
 
 
+class Scored(BaseModel):
+    """A document and how well it covers the topic (agent.grounding)."""
+
+    id: str
+    title: str
+    score: float
+
+
+class Coverage(BaseModel):
+    """Whether what research found can ground the article (agent.grounding)."""
+
+    verdict: Literal["covered", "partial", "none"]
+    score: float = Field(description="The best source's topic score, 0-1.")
+    kept: list[Scored]
+    dropped: list[Scored] = Field(description="Found by research, but about something else.")
+    sections_dropped: list[str]
+    missing_terms: list[str] = Field(description="Topic words that no kept source has.")
+    closest: list[Scored] = Field(description="The library's closest documents (verdict none).")
+
+
 class Reference(BaseModel):
     n: int
     source_id: str
@@ -59,6 +79,11 @@ class Article(BaseModel):
     sections: list[ArticleSection]
     references: list[Reference]
     word_count: int
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What was left out and why: sections the sources could not support, "
+        "uncited paragraphs, links and reference lists the model wrote.",
+    )
 
 
 class ArticleState(TypedDict, total=False):
@@ -73,6 +98,8 @@ class ArticleState(TypedDict, total=False):
     research_messages: Annotated[list[AnyMessage], add_messages]
     research_rounds: int
     sources: list[Source]
+    # coverage: whether the sources can ground the article; it may drop sources and sections
+    coverage: Coverage
     # draft, review, revise
     draft: str
     review_messages: Annotated[list[AnyMessage], add_messages]

@@ -13,10 +13,9 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import version
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import mlflow
-import openai
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StreamMode
@@ -25,10 +24,12 @@ from mlflow.entities.span import NoOpSpan
 from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 
 from agent import events, tracing
-from agent.context import WriterContext
+from agent.context import Limits, WriterContext
 from agent.events import Event, EventHook
+from agent.failures import Unwritable, WriteFailed, classify
 from agent.graph import build_graph
-from agent.llm import chat_model
+from agent.grounding import no_sources_message
+from agent.llm import chat_model, context_window
 from agent.prompt_registry import PromptCatalog
 from agent.prompts import PromptSet
 from agent.settings import Settings
@@ -71,25 +72,6 @@ class WriteResult:
     prompts: list[dict[str, Any]]
 
 
-class WriteFailed(Exception):
-    """A run that could not finish; `code` says whose fault, the message is safe to show."""
-
-    MESSAGES: ClassVar[dict[str, str]] = {
-        "provider_error": "The language model provider did not answer successfully, even after "
-        "retries. Try again later.",
-        "timeout": "Writing the article took longer than the server allows. Try a shorter "
-        "target length, or try again later.",
-        "internal_error": "The article could not be written because of an internal error.",
-        "busy": "The server is writing as many articles as it allows at once. Try again in a "
-        "few seconds.",
-    }
-
-    def __init__(self, code: str, trace_id: str | None) -> None:
-        super().__init__(self.MESSAGES[code])
-        self.code = code
-        self.trace_id = trace_id
-
-
 class ArticleWriter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -101,7 +83,9 @@ class ArticleWriter:
             prompts=self.prompts.book.bundled(),
             library=library,
             research_tools=tools,
+            limits=Limits(settings.llm_max_output_tokens, settings.llm_context_tokens),
         )
+        self._window_asked = settings.llm_context_tokens is not None
         self.graph = build_graph(tools, settings)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 
@@ -115,6 +99,12 @@ class ArticleWriter:
         """
         if self._slots.locked():
             raise WriteFailed("busy", None)
+        if not self._window_asked:  # once: what the provider says of its context window
+            self._window_asked = True
+            if window := await context_window(self.context.llm):
+                limits = replace(self.context.limits, context_tokens=window)
+                self.context = replace(self.context, limits=limits)
+            log.info("model context window: %s tokens", window or "unknown")
         async with self._slots:
             return await self._write(request, on_event or _ignore, tokens)
 
@@ -146,13 +136,28 @@ class ArticleWriter:
                     tracing.end_open_spans(root, "cancelled")
                 raise
             except Exception as exc:
-                code = _failure_code(exc)
+                code = classify(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
-                root.set_attribute("error.code", code)
+                self._outcome(root, code)
                 if trace_id:
                     tracing.end_open_spans(root, code)
+                # Only the app's own words reach the client: a provider's error text stays in
+                # the log and the trace.
+                if isinstance(exc, Unwritable):
+                    raise WriteFailed(code, trace_id, exc.message, exc.details) from None
                 raise WriteFailed(code, trace_id) from None
+            if "article" not in final:  # the coverage gate ended the run: nothing to stand on
+                coverage = final["coverage"]
+                self._outcome(root, "no_sources")
+                root.set_status("ERROR")
+                raise WriteFailed(
+                    "no_sources",
+                    trace_id,
+                    no_sources_message(request.topic, coverage),
+                    {"closest_sources": [s.model_dump() for s in coverage.closest]},
+                )
             article: Article = final["article"]
+            self._outcome(root, "article")
             totals = _sum_usage(usage)
             cost = self._cost(totals)
             root.set_outputs(
@@ -209,6 +214,14 @@ class ArticleWriter:
                 emit(said)
         return state
 
+    def _outcome(self, root: Any, outcome: str) -> None:
+        """How the run ended, searchable: `tags.outcome = 'no_sources'`."""
+        root.set_attribute("outcome", outcome)
+        if outcome != "article":
+            root.set_attribute("error.code", outcome)
+        if not isinstance(root, NoOpSpan):
+            mlflow.update_current_trace(tags={"outcome": outcome})
+
     def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
         mlflow.update_current_trace(
             client_request_id=request.request_id,
@@ -218,6 +231,7 @@ class ArticleWriter:
                 "app.version": APP_VERSION,
                 "llm.provider": self.settings.provider,
                 "llm.model": self.settings.model_name,
+                "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
             },
             tags={"prompt.source": prompts.source, "prompt.alias": prompts.alias or "-"},
         )
@@ -245,12 +259,3 @@ def _sum_usage(handler: UsageMetadataCallbackHandler) -> Usage:
         output_tokens=sum(u.get("output_tokens", 0) for u in by_model),
         total_tokens=sum(u.get("total_tokens", 0) for u in by_model),
     )
-
-
-def _failure_code(exc: BaseException) -> str:
-    """Whose fault: the whole run's time bound, the provider (its timeouts included), or ours."""
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIError):
-        return "provider_error"
-    return "internal_error"

@@ -13,12 +13,11 @@ from fastapi.responses import JSONResponse
 from mlflow.exceptions import MlflowException
 from starlette.exceptions import HTTPException
 
+from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompt_registry import UnknownPromptAlias
-from agent.writer import WriteFailed
 
 log = logging.getLogger(__name__)
-STATUS = {"provider_error": 502, "timeout": 504, "busy": 503, "internal_error": 500}
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."
 
 
@@ -91,7 +90,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WriteFailed)
     async def failed(request: Request, exc: WriteFailed) -> JSONResponse:
-        return error_response(request, STATUS[exc.code], exc.code, str(exc), exc.trace_id)
+        return error_response(request, exc.status, exc.code, str(exc), exc.trace_id, **exc.details)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -140,6 +140,9 @@ class ErrorBody(BaseModel):
     trace_id: str | None = None
     request_id: str | None = None
     fields: list[dict[str, str]] | None = Field(None, description="Per-field problems (422).")
+    closest_sources: list[dict[str, Any]] | None = Field(
+        None, description="`no_sources`: the library's documents closest to the topic."
+    )
 
 
 class Health(BaseModel):

@@ -22,8 +22,9 @@ import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.events import Event
+from agent.failures import WriteFailed
 from agent.prompt_registry import UnknownPromptAlias
-from agent.writer import ArticleWriter, WriteFailed, WriteRequest, WriteResult
+from agent.writer import ArticleWriter, WriteRequest, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
@@ -79,9 +80,10 @@ async def stream_article(
                 yield encode("done", describe(run.result()))
             except asyncio.CancelledError:  # the run, not this stream: stopped by the watcher
                 yield encode("error", SHUTTING_DOWN)
-            except (WriteFailed, UnknownPromptAlias) as exc:
-                code = exc.code if isinstance(exc, WriteFailed) else "unknown_prompt_alias"
-                yield encode("error", {"code": code, "message": str(exc)})
+            except WriteFailed as exc:
+                yield encode("error", {"code": exc.code, "message": str(exc), **exc.details})
+            except UnknownPromptAlias as exc:
+                yield encode("error", {"code": "unknown_prompt_alias", "message": str(exc)})
             except Exception:
                 log.exception("stream failed (trace %s)", trace_id)
                 yield encode(

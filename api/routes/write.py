@@ -20,9 +20,13 @@ ERRORS = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         413: "Request body too large.",
-        422: "Invalid request (each field to fix is named), or an unknown prompt alias.",
+        422: "Invalid request (each field to fix is named), an unknown prompt alias, "
+        "`no_sources` (the library has nothing on the topic; `closest_sources` lists what it "
+        "holds) or `context_too_small` (the article cannot fit the model's context).",
         500: "Internal error; the trace id identifies the request.",
-        502: "The model provider failed after retries.",
+        502: "`provider_error` (the provider failed after retries), `provider_rejected` (it "
+        "refused the request; retrying will not help) or `model_error` (the model's answer "
+        "was unusable, even after one corrective retry).",
         503: "Too many articles in progress; retry after the Retry-After seconds.",
         504: "The article took longer than the server allows.",
     }.items()

@@ -9,9 +9,10 @@ from langchain_core.messages import ToolMessage
 
 from agent import citations
 from agent.events import Event
-from agent.offline import writing
+from agent.failures import WriteFailed
 from agent.settings import Settings
 from agent.writer import ArticleWriter, WriteRequest
+from offline_model import writing
 
 TOPIC = "How honeybees pollinate crops"
 
@@ -109,10 +110,10 @@ async def test_research_stops_at_its_round_bound(untraced) -> None:
 
 
 @pytest.mark.parametrize("topic", ["Quantum chromodynamics of gluons", "xyzzy plugh"])
-async def test_topics_the_library_barely_covers_still_end_cleanly(
+async def test_topics_the_library_lacks_end_as_no_sources(
     offline_settings: Settings, topic: str
 ) -> None:
     writer = ArticleWriter(offline_settings)
-    result = await writer.write(WriteRequest(topic=topic))
-    assert result.article.title
-    assert len(result.article.sections) >= 2
+    with pytest.raises(WriteFailed) as refused:
+        await writer.write(WriteRequest(topic=topic))
+    assert refused.value.code == "no_sources" and topic in str(refused.value)

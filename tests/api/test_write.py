@@ -16,6 +16,7 @@ NODES_ALWAYS_RUN = (
     "plan",
     "research",
     "research_tools",
+    "coverage",
     "draft",
     "review",
     "editor_tools",

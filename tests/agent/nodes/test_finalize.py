@@ -1,3 +1,6 @@
+import pytest
+
+from agent.failures import Unwritable
 from agent.nodes.finalize import assemble
 from agent.state import Source
 
@@ -20,3 +23,31 @@ def test_citations_are_renumbered_in_order_of_appearance() -> None:
 
 def test_a_draft_without_a_title_uses_the_outline_title() -> None:
     assert assemble("Just text [1].", SOURCES, "Planned").title == "Planned"
+
+
+def test_links_and_reference_lists_the_model_wrote_do_not_survive() -> None:
+    draft = (
+        "# Title\n\nBees pollinate [1]. See https://example.com/bees and "
+        "[the guide](https://example.org/guide).\n\n## References\n\n1. https://fake.example\n"
+        "2. Smith (2020)\n\n## Hives\n\nA hive has a queen [2]."
+    )
+    article = assemble(draft, SOURCES, "Fallback")
+    assert "http" not in article.markdown and "References" not in article.markdown
+    assert "the guide" in article.markdown  # a link's text stays, as prose
+    assert [s.heading for s in article.sections] == ["Hives"]
+    assert any("reference list" in note for note in article.notes)
+    assert any("2 link(s)" in note for note in article.notes)
+
+
+def test_paragraphs_citing_nothing_are_removed_and_said_to_be() -> None:
+    draft = "# T\n\nSourced [1].\n\n## A\n\nInvented claim.\n\n## B\n\nSourced too [2]."
+    article = assemble(draft, SOURCES, "T")
+    assert "Invented" not in article.markdown
+    assert [s.heading for s in article.sections] == ["B"]  # A lost its only paragraph
+    assert "1 paragraph(s) citing no source were removed." in article.notes
+
+
+def test_a_draft_with_no_usable_citation_is_not_an_article() -> None:
+    with pytest.raises(Unwritable) as refused:
+        assemble("# T\n\nA claim [7]. Another, uncited.", SOURCES, "T")
+    assert refused.value.code == "model_error" and "cited none of the 3" in str(refused.value)

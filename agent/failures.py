@@ -1,0 +1,100 @@
+"""Why an article was not written: a code that says whose fault it is, and a safe message.
+
+The nodes raise `Unwritable` when the run cannot honestly go on (the sources do not cover the
+topic, the model's answer is unusable, the article cannot fit the model's context); the writer
+turns it, and the failures of the provider and of time, into `WriteFailed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import openai
+
+# code -> (HTTP status, whether the same request may succeed if retried)
+CODES: dict[str, tuple[int, bool]] = {
+    "no_sources": (422, False),  # the library: nothing on the topic
+    "context_too_small": (422, False),  # the request does not fit the model's context
+    "model_error": (502, True),  # the model's answer was unusable, even after one retry
+    "provider_rejected": (502, False),  # the provider refused the request (a 4xx)
+    "provider_error": (502, True),  # the provider failed (5xx, 429, timeouts) after retries
+    "timeout": (504, True),
+    "busy": (503, True),
+    "internal_error": (500, True),
+}
+
+
+class WriteFailed(Exception):
+    """A run that could not finish; the message is safe to show to the user."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "no_sources": "The source library has nothing that covers the topic, so no article was "
+        "written. Add documents about it to a folder and point SOURCES_DIR at it.",
+        "provider_error": "The language model provider did not answer successfully, even after "
+        "retries. Try again later.",
+        "provider_rejected": "The language model provider refused the request; retrying will "
+        "not help. Check LLM_MODEL and the provider's settings (the server log has the "
+        "provider's status).",
+        "model_error": "The language model's answer could not be used, even after it was shown "
+        "its error once. A more capable model may do better; trying again may help.",
+        "context_too_small": "The sources and the article do not fit in the model's context "
+        "window. Ask for fewer words, or use a model with a larger context.",
+        "timeout": "Writing the article took longer than the server allows. Try a shorter "
+        "target length, or try again later.",
+        "internal_error": "The article could not be written because of an internal error.",
+        "busy": "The server is writing as many articles as it allows at once. Try again in a "
+        "few seconds.",
+    }
+
+    def __init__(
+        self,
+        code: str,
+        trace_id: str | None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message or self.MESSAGES[code])
+        self.code = code
+        self.trace_id = trace_id
+        self.details = details or {}
+
+    @property
+    def status(self) -> int:
+        return CODES[self.code][0]
+
+
+class Unwritable(Exception):
+    """Raised inside the graph: the run cannot honestly produce an article."""
+
+    def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
+        super().__init__(message or WriteFailed.MESSAGES[code])
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def classify(exc: BaseException) -> str:
+    """Whose fault a failure inside the run is, as a code of CODES."""
+    if isinstance(exc, Unwritable):
+        return exc.code
+    if isinstance(exc, TimeoutError):  # the run's or a step's bound
+        return "timeout"
+    if isinstance(exc, openai.BadRequestError) and _context_overflow(exc.message):
+        return "context_too_small"
+    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+        # The client retried 408, 409 and 429 already; any other 4xx is the same next time.
+        return "provider_error" if exc.status_code in (408, 409, 429) else "provider_rejected"
+    if isinstance(exc, openai.APIError):  # 5xx, timeouts, connection failures, after retries
+        return "provider_error"
+    if isinstance(exc, openai.LengthFinishReasonError | openai.ContentFilterFinishReasonError):
+        return "model_error"
+    return "internal_error"
+
+
+def _context_overflow(message: str) -> bool:
+    # OpenAI says context_length_exceeded; llama.cpp "exceeds the available context size";
+    # vLLM "maximum context length"; Ollama "prompt is too long".
+    text = message.lower()
+    return ("context" in text and any(w in text for w in ("exceed", "maximum", "length"))) or (
+        "prompt is too long" in text
+    )
