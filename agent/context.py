@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +11,35 @@ from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 from mlflow.entities.model_registry import PromptVersion
 
+from agent import briefs, tracing
+from agent.failures import Unwritable
 from agent.llm import tuned
 from agent.prompts import PromptSet
 from agent.sources import SourceLibrary
+from agent.state import Source
+
+# Prompt tokens are estimated, not counted: the app does not know every model's tokenizer.
+# Three characters a token overestimates English prose for the tokenizers in use, and the
+# allowance covers the chat template and the tool schemas a call may carry.
+CHARS_PER_TOKEN = 3
+PROMPT_ALLOWANCE_TOKENS = 400
+TRIM_EVENT = "prompt_trimmed"
+
+
+def article_tokens(target_words: int) -> int:
+    """The output bound of a node writing the article: room for about twice the words asked
+    (Markdown, citations, tokens shorter than words), so a model that runs on is cut off."""
+    return target_words * 2 + 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_output_tokens: int  # the bound on any answer (LLM_MAX_OUTPUT_TOKENS)
+    context_tokens: int | None = None  # the model's window, when known
+
+
+def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
+    return sum(len(m.text) // CHARS_PER_TOKEN + 8 for m in messages) + PROMPT_ALLOWANCE_TOKENS
 
 
 @dataclass(frozen=True)
@@ -21,14 +48,74 @@ class WriterContext:
     prompts: PromptSet  # per request: the versions this run uses
     library: SourceLibrary
     research_tools: list[BaseTool]
+    limits: Limits
 
     def prompt(
-        self, name: str, *, streams: bool = False, **variables: Any
+        self, name: str, *, output_tokens: int, streams: bool = False, **variables: Any
     ) -> tuple[ChatOpenAI, list[BaseMessage]]:
         """The model tuned by the prompt's own settings, and the prompt's messages, filled in.
 
-        `streams`: the node writes the article's text, which listeners may watch token by token.
+        `output_tokens`: what the node's answer needs; the prompt's own `max_tokens`, then
+        LLM_MAX_OUTPUT_TOKENS, may lower it. `streams`: the node writes the article's text,
+        which listeners may watch token by token. A `sources` variable given as the list of
+        sources is rendered here, with passages left out, last ones first, until the prompt
+        fits the model's context; sources keep their numbers, so citations stay valid.
         """
         version: PromptVersion = self.prompts.get(name)
-        messages = version.format(**variables)
-        return tuned(self.llm, version.model_config, streams), convert_to_messages(messages)
+        config = dict(version.model_config or {})
+        bound = min(
+            self.limits.max_output_tokens,
+            int(config.get("max_tokens") or config.get("max_completion_tokens") or output_tokens),
+        )
+        config.pop("max_completion_tokens", None)
+        config["max_tokens"] = bound
+        llm = tuned(self.llm, config, streams)
+        sources = variables.get("sources")
+        if not isinstance(sources, list):
+            return llm, self._fitting(name, version, bound, variables)
+        passages = [list(s.passages) for s in sources]
+        dropped = 0
+        while True:
+            trimmed = [
+                Source(id=s.id, title=s.title, passages=p)
+                for s, p in zip(sources, passages, strict=True)
+            ]
+            filled = {**variables, "sources": briefs.sources_block(trimmed)}
+            messages = convert_to_messages(version.format(**filled))
+            if self.fits(messages, bound) or not any(passages):
+                break
+            max(passages, key=len).pop()  # the longest source gives up its lowest passage
+            dropped += 1
+        if dropped:
+            tracing.record_event(
+                TRIM_EVENT,
+                prompt=name,
+                passages_left_out=dropped,
+                estimated_prompt_tokens=estimate_tokens(messages),
+                context_tokens=self.limits.context_tokens or 0,
+            )
+        return llm, self._fitting(name, version, bound, filled, messages)
+
+    def fits(self, messages: Sequence[BaseMessage], output_tokens: int) -> bool:
+        window = self.limits.context_tokens
+        return window is None or estimate_tokens(messages) + output_tokens <= window
+
+    def _fitting(
+        self,
+        name: str,
+        version: PromptVersion,
+        bound: int,
+        variables: dict[str, Any],
+        messages: list[BaseMessage] | None = None,
+    ) -> list[BaseMessage]:
+        messages = messages or convert_to_messages(version.format(**variables))
+        if not self.fits(messages, bound):
+            needed = estimate_tokens(messages) + bound
+            raise Unwritable(
+                "context_too_small",
+                f"The {name} step needs about {needed:,} tokens (its prompt and an answer of "
+                f"up to {bound:,}), more than the model's context window of "
+                f"{self.limits.context_tokens:,}. Ask for fewer words, or use a model with a "
+                "larger context (LLM_CONTEXT_TOKENS says what the app assumes).",
+            )
+        return messages

@@ -1,7 +1,7 @@
 """The chat model for every node: one `ChatOpenAI` client, whichever provider serves it.
 
 `offline` talks to the built-in offline model in process, through a streaming httpx ASGI
-transport (`agent.offline.transport`), so
+transport (`offline_model.transport`), so
 the app runs the same client code path, retries and token accounting as against a real provider.
 `openai:<model>` talks to OpenAI, or to any OpenAI-compatible server named by OPENAI_BASE_URL.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import mlflow
+import openai
 from langchain_openai import ChatOpenAI
-from mlflow.entities import SpanEvent
 
-from agent.offline.server import MODEL_NAME, create_app
-from agent.offline.transport import StreamingASGITransport
+from agent import tracing
 from agent.settings import Settings
+from offline_model.server import MODEL_NAME, create_app
+from offline_model.transport import StreamingASGITransport
 
 OFFLINE_BASE_URL = "http://offline-model/v1"
 # Prompt-file model settings that a node may override per call.
@@ -76,22 +76,21 @@ class RecordedAttempts(httpx.AsyncBaseTransport):
         try:
             response = await self.inner.handle_async_request(request)
         except httpx.TransportError as exc:
-            _record({"error.type": type(exc).__name__})
+            # Inline autolog makes the chat span the active one while its HTTP call runs.
+            tracing.record_event(
+                PROVIDER_ERROR_EVENT, on_active_span=True, **{"error.type": type(exc).__name__}
+            )
             raise
         if response.status_code >= 400:
-            _record({"error.type": "http_status", "http.status_code": response.status_code})
+            failed: dict[str, str | int] = {
+                "error.type": "http_status",
+                "http.status_code": response.status_code,
+            }
+            tracing.record_event(PROVIDER_ERROR_EVENT, on_active_span=True, **failed)
         return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def _record(attributes: dict[str, Any]) -> None:
-    # Inline autolog makes the chat span the active one while its HTTP call runs.
-    span = mlflow.get_current_active_span()
-    if span is not None:
-        # MLflow declares SpanEvent's proto converter abstract; the event itself is complete.
-        span.add_event(SpanEvent(PROVIDER_ERROR_EVENT, attributes=attributes))  # type: ignore[abstract]
 
 
 def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:
@@ -103,3 +102,28 @@ def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -
     update = {k: v for k, v in (model_config or {}).items() if k in TUNABLE}
     update["disable_streaming"] = not streams
     return llm.model_copy(update=update)
+
+
+# Where OpenAI-compatible servers say how long a context their model takes, if they do:
+# LM Studio and OpenRouter `context_length`, vLLM `max_model_len`, llama.cpp `meta.n_ctx_train`.
+CONTEXT_KEYS = ("context_length", "max_model_len", "context_window")
+
+
+async def context_window(llm: ChatOpenAI) -> int | None:
+    """The model's context size as its server reports it on `/models`; None if it does not."""
+    try:
+        page = await llm.root_async_client.models.list()
+    except openai.OpenAIError:
+        return None
+    models = [m for m in page.data if m.id == llm.model_name] or page.data[:1]
+    for model in models:
+        extra: dict[str, Any] = model.model_extra or {}
+        meta: dict[str, Any] = extra["meta"] if isinstance(extra.get("meta"), dict) else {}
+        for value in [
+            *(extra.get(k) for k in CONTEXT_KEYS),
+            meta.get("n_ctx"),
+            meta.get("n_ctx_train"),
+        ]:
+            if isinstance(value, int) and value > 0:
+                return value
+    return None

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
 BUNDLED_PROMPTS = Path(__file__).parent.parent / "prompts"
+RETRY_WAIT_SECONDS = 8  # the longest the OpenAI client waits before a retry
 
 
 class Settings(BaseSettings):
@@ -27,8 +28,17 @@ class Settings(BaseSettings):
         None, description="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1."
     )
     llm_temperature: float = Field(0.2, ge=0, le=2)
-    llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429, 5xx, timeouts.")
-    llm_timeout_seconds: float = Field(60, gt=0, description="Timeout of one model call.")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries on 429, 5xx, timeouts.")
+    llm_timeout_seconds: float = Field(30, gt=0, description="Timeout of one model call.")
+    llm_max_output_tokens: int = Field(
+        4096, ge=64, description="Bound on the tokens of any one model answer (nodes ask less)."
+    )
+    llm_context_tokens: int | None = Field(
+        None,
+        ge=512,
+        description="The model's context window; unset: asked of the provider where it says "
+        "(vLLM, llama.cpp, LM Studio), else prompts are not budgeted.",
+    )
     offline_token_delay_ms: float = Field(
         0, ge=0, le=1000, description="Per-token delay of the offline model, for streaming demos."
     )
@@ -139,6 +149,7 @@ class Settings(BaseSettings):
         "mlflow_registry_uri",
         "judge_model",
         "judge_base_url",
+        "llm_context_tokens",
         mode="before",
     )
     @classmethod
@@ -162,6 +173,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> Settings:
+        # The OpenAI client waits at most 8 s between attempts; all of one call's attempts must
+        # fit in a graph step, or the step's bound cuts the later ones off unseen.
+        attempts = self.llm_max_retries + 1
+        worst = self.llm_timeout_seconds * attempts + RETRY_WAIT_SECONDS * self.llm_max_retries
+        if worst > self.step_timeout_seconds:
+            raise ValueError(
+                f"LLM_TIMEOUT_SECONDS={self.llm_timeout_seconds:g} x {attempts} attempts "
+                f"(LLM_MAX_RETRIES={self.llm_max_retries}) plus waits between them is "
+                f"{worst:g} s, longer than STEP_TIMEOUT_SECONDS={self.step_timeout_seconds:g}: "
+                "lower the timeout or the retries, or raise the step bound"
+            )
+        return self
+
     @property
     def ui_url(self) -> str | None:
         base = self.mlflow_ui_url
@@ -179,7 +205,7 @@ class Settings(BaseSettings):
 
     @property
     def model_name(self) -> str:
-        from agent.offline.server import MODEL_NAME
+        from offline_model.server import MODEL_NAME
 
         return MODEL_NAME if self.llm_model == "offline" else self.llm_model.split(":", 1)[1]
 

@@ -9,10 +9,14 @@ into a tool call.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import InjectedState
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.types import Command
 
 from agent import citations
 from agent import readability as reading
@@ -53,6 +57,31 @@ def research_tools(library: SourceLibrary) -> list[BaseTool]:
 
     read_source.handle_tool_error = True  # an unknown id goes back to the model as the answer
     return [search_sources, read_source]
+
+
+REPEATED = "Already done: this exact call was made earlier in this research; use its result."
+
+
+async def skip_repeated_calls(
+    request: ToolCallRequest,
+    execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]],
+) -> ToolMessage | Command:
+    """Answers a research tool call that repeats an earlier one without running it again.
+
+    Small models often repeat a search word for word; the repeat would add the same passages
+    to the conversation again and spend a round on nothing.
+    """
+    call = request.tool_call
+    before = []  # every call made before this one, in order
+    for message in request.state.get("research_messages") or []:
+        if isinstance(message, AIMessage):
+            for made in message.tool_calls:
+                if made["id"] == call["id"]:
+                    break
+                before.append((made["name"], json.dumps(made["args"], sort_keys=True)))
+    if (call["name"], json.dumps(call["args"], sort_keys=True)) in before:
+        return ToolMessage(REPEATED, tool_call_id=call["id"], name=call["name"])
+    return await execute(request)
 
 
 @tool

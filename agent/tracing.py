@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 import mlflow
-from mlflow.entities import LiveSpan, SpanType
+from mlflow.entities import LiveSpan, SpanEvent, SpanStatus, SpanType
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 from opentelemetry.sdk.util import BoundedList
 
@@ -39,6 +40,9 @@ MLFLOW_ENV = {
     "MLFLOW_TRACE_SAMPLING_RATIO": "mlflow_trace_sampling_ratio",
 }
 SECRET_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+# Shorter values are never masked: replacing every "x" of a one-letter key would garble every
+# span, and a key that short protects nothing (local servers take any key).
+MIN_SECRET_CHARS = 8
 TOKEN_EVENT = "new_token"  # what mlflow.langchain's tracer names a streamed chunk
 
 
@@ -57,7 +61,7 @@ def configure(settings: Settings) -> None:
     mlflow.tracing.enable()
     # Inline tracer: manual spans opened inside a node nest under that node (mlflow.md trap 3).
     mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
-    processors = [redactor(settings.secrets())]
+    processors = [redactor(settings.secrets()), describe_cancellation]
     if not settings.trace_token_events:
         processors.append(drop_token_events)
     mlflow.tracing.configure(span_processors=processors)
@@ -97,6 +101,7 @@ EXPORT_FAILURES = ExportFailures()
 
 def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
     """A span processor that masks secrets before a span leaves the process."""
+    secrets = [secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS]
 
     def mask(text: str) -> str:
         for secret in secrets:
@@ -111,6 +116,22 @@ def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
                 span.set_attribute(key, json.loads(masked))
 
     return process
+
+
+SENTINEL_TEXT = re.compile(r"^<object object at 0x[0-9a-f]+>$")
+CANCELLED = "Cancelled: a time bound ran out, or the client went away, before it finished."
+
+
+def describe_cancellation(span: LiveSpan) -> None:
+    """A span processor that says in words why a cancelled span ended.
+
+    LangGraph cancels a node that overruns its step bound with a bare `object()` as the
+    cancellation's message, and LangChain's tracer writes that message as the status
+    description: `<object object at 0x...>`.
+    """
+    status = span.status
+    if SENTINEL_TEXT.match(status.description or ""):
+        span.set_status(SpanStatus(status.status_code, description=CANCELLED))  # type: ignore[arg-type]
 
 
 def drop_token_events(span: LiveSpan) -> None:
@@ -207,6 +228,26 @@ def end_open_spans(root: LiveSpan, reason: str) -> int:
     return ended
 
 
+# The state span of the node running in this task. After a model call, autolog's inline tracer
+# leaves the ended chat span as the "active" one, so events a node records after its calls go
+# here instead.
+NODE_SPAN: contextvars.ContextVar[LiveSpan | None] = contextvars.ContextVar(
+    "node_span", default=None
+)
+
+
+def record_event(
+    name: str, *, on_active_span: bool = False, **attributes: str | int | float | bool
+) -> None:
+    """An event on the running node's state span (a fallback taken, a prompt trimmed), or,
+    `on_active_span`, on the span active now (a model call, while its HTTP request runs)."""
+    node = None if on_active_span else NODE_SPAN.get()
+    span = node or mlflow.get_current_active_span()
+    if span is not None:
+        # MLflow declares SpanEvent's proto converter abstract; the event itself is complete.
+        span.add_event(SpanEvent(name, attributes=dict(attributes)))  # type: ignore[abstract]
+
+
 def flush() -> None:
     """Writes out traces still queued for the background exporter (mlflow.md trap 1)."""
     try:
@@ -227,6 +268,9 @@ def state_attributes(state: dict[str, Any]) -> dict[str, Any]:
         "state.research_rounds": state.get("research_rounds", 0),
         "state.sources": len(state.get("sources") or []),
     }
+    if coverage := state.get("coverage"):
+        attrs["state.coverage"] = coverage.verdict
+        attrs["state.coverage_score"] = coverage.score
     if outline := state.get("outline"):
         attrs["state.sections"] = len(outline.sections)
     if draft := state.get("draft"):
@@ -258,6 +302,7 @@ def traced_node(name: str) -> Callable[[NodeFn], NodeFn]:
         @functools.wraps(node)
         async def run(state: dict[str, Any], runtime: Any) -> dict[str, Any]:
             with mlflow.start_span(f"{name}.state", span_type=SpanType.CHAIN) as span:
+                NODE_SPAN.set(span)  # the node runs in a task of its own: this stays in it
                 span.set_inputs(state_attributes(state))
                 started = time.perf_counter()
                 update = await node(state, runtime)

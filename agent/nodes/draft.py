@@ -9,7 +9,7 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
 from agent import briefs
-from agent.context import WriterContext
+from agent.context import WriterContext, article_tokens
 from agent.state import ArticleState
 from agent.tracing import traced_node
 
@@ -18,14 +18,15 @@ from agent.tracing import traced_node
 async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     llm, messages = runtime.context.prompt(
         "article-draft",
+        output_tokens=article_tokens(state["target_words"]),
         streams=True,
         topic=state["topic"],
         title=state["outline"].title,
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        outline=briefs.outline_block(state["outline"]),
-        sources=briefs.sources_block(state.get("sources") or []),
+        outline=briefs.outline_block(state["outline"], state["topic"], state["target_words"]),
+        sources=state.get("sources") or [],  # rendered to fit the model's context
     )
     response = await llm.ainvoke(messages)
     return {

@@ -8,13 +8,14 @@ import mlflow
 from langgraph.runtime import Runtime
 from mlflow.entities import SpanType
 
-from agent import briefs
+from agent import briefs, structured
 from agent.context import WriterContext
 from agent.sources import Hit, SourceLibrary
 from agent.state import ArticleState, Outline
 from agent.tracing import traced_node
 
 BACKGROUND_PASSAGES = 8
+OUTLINE_TOKENS = 700  # an outline of six sections and eight questions fits in far less
 
 
 def background(library: SourceLibrary, topic: str) -> list[Hit]:
@@ -41,11 +42,12 @@ async def plan(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str
     ctx = runtime.context
     llm, messages = ctx.prompt(
         "article-plan",
+        output_tokens=OUTLINE_TOKENS,
         topic=state["topic"],
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        background=briefs.background_block(background(ctx.library, state["topic"])),
+        background=briefs.background_block(background(ctx.library, state["topic"]), state["topic"]),
     )
-    outline = await llm.with_structured_output(Outline).ainvoke(messages)
+    outline = await structured.ask(llm, messages, Outline, "plan")
     return {"outline": outline}

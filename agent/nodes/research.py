@@ -1,39 +1,85 @@
-"""research: the model calls search_sources and read_source until it has evidence."""
+"""research: the model calls search_sources and read_source until it has evidence.
+
+Models that make no tool call (small local ones often do not) still get evidence: the node
+then searches the outline's research questions itself, and the trace says so. The
+conversation stops growing when it would no longer fit the model's context.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 from langgraph.runtime import Runtime
 
-from agent import briefs
+from agent import briefs, tracing
 from agent.context import WriterContext
 from agent.state import ArticleState, Source, SourcePassage
-from agent.tracing import traced_node
 
 MAX_SOURCES = 8
 MAX_PASSAGES_PER_SOURCE = 5
+RESEARCH_TOKENS = 400  # tool calls, or one line per question
+FALLBACK_K = 4
+FALLBACK_EVENT = "research_fallback"
 
 
-@traced_node("research")
+@tracing.traced_node("research")
 async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
     history: list[BaseMessage] = list(state.get("research_messages") or [])
     llm, opening = ctx.prompt(
         "article-research",
+        output_tokens=RESEARCH_TOKENS,
         topic=state["topic"],
-        outline=briefs.outline_block(state["outline"]),
-        questions=briefs.list_block(state["outline"].research_questions),
+        outline=briefs.outline_block(state["outline"], state["topic"], state["target_words"]),
+        questions=briefs.list_block(state["outline"].research_questions, "questions"),
     )
     new = [] if history else opening
+    if history and not ctx.fits(history, RESEARCH_TOKENS):
+        # The tool results fill the context: research ends with what it has (the last
+        # message is a tool result, so the graph moves on).
+        tracing.record_event(FALLBACK_EVENT, reason="context_full", searches=0)
+        return {"sources": collect_sources(history)}
     response = await llm.bind_tools(ctx.research_tools).ainvoke(history + new)
     rounds = state.get("research_rounds", 0) + (1 if response.tool_calls else 0)
+    messages: list[BaseMessage] = [*new, response]
+    if not response.tool_calls and not collect_sources(history):
+        messages += await search_questions(ctx, state["outline"].research_questions, history)
     return {
-        "research_messages": [*new, response],
+        "research_messages": messages,
         "research_rounds": rounds,
-        "sources": collect_sources(history),
+        "sources": collect_sources(history + messages),
     }
+
+
+async def search_questions(
+    ctx: WriterContext, questions: list[str], history: list[BaseMessage]
+) -> list[BaseMessage]:
+    """The model stopped without evidence: search each research question not yet searched."""
+    searched = {
+        str(call["args"].get("query", "")).strip().lower()
+        for message in history
+        if isinstance(message, AIMessage)
+        for call in message.tool_calls
+        if call["name"] == "search_sources"
+    }
+    wanted = [q for q in dict.fromkeys(questions) if q.strip().lower() not in searched]
+    search = next(t for t in ctx.research_tools if t.name == "search_sources")
+    calls = [
+        ToolCall(
+            name=search.name,
+            args={"query": q, "k": FALLBACK_K},
+            id=f"fallback-{i}",
+            type="tool_call",
+        )
+        for i, q in enumerate(wanted)
+    ]
+    reason = "nothing_found" if searched else "no_tool_calls"
+    tracing.record_event(FALLBACK_EVENT, reason=reason, searches=len(calls))
+    # Written as the tool calls they are, so the conversation and the trace read as usual.
+    made = AIMessage(content="", tool_calls=calls, name="research_fallback")
+    results: list[BaseMessage] = [await search.ainvoke(call) for call in calls]
+    return [made, *results]
 
 
 def collect_sources(messages: list[BaseMessage]) -> list[Source]:

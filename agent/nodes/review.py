@@ -1,17 +1,28 @@
-"""review: the editor measures the draft with its tools, then decides: revise or finalize."""
+"""review: the editor measures the draft with its tools, then decides: revise or finalize.
+
+Two calls, not one: the tools first, then the decision as a structured answer. Servers that
+enforce a response format by grammar (llama.cpp) obey only the format when a request also
+offers tools, so an editor asked for both would never measure anything.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+from langchain_openai import ChatOpenAI
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
+from agent import briefs, structured
 from agent.context import WriterContext
+from agent.failures import Unwritable
 from agent.state import ArticleState, ReviewVerdict
 from agent.tools import EDITOR_TOOLS
 from agent.tracing import traced_node
+
+EDITOR_TOKENS = 400  # tool calls, or a verdict with a few issues
+UNREADABLE = "The editor's verdict was unreadable, so the draft went through unrevised."
 
 
 @traced_node("review")
@@ -19,24 +30,28 @@ async def review(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
     history: list[BaseMessage] = list(state.get("review_messages") or [])
     llm, opening = runtime.context.prompt(
         "article-review",
+        output_tokens=EDITOR_TOKENS,
         audience=state["audience"],
         target_words=state["target_words"],
-        draft=state["draft"],
+        draft=briefs.draft_block(state["draft"], state["target_words"]),
     )
     new = [] if history else opening
-    editor = llm.bind_tools(EDITOR_TOOLS, response_format=ReviewVerdict)
-    response = await editor.ainvoke(history + new)
+    response = await llm.bind_tools(EDITOR_TOOLS).ainvoke(history + new)
     update: dict[str, Any] = {"review_messages": [*new, response]}
     if response.tool_calls:
         update["editor_rounds"] = state.get("editor_rounds", 0) + 1
-    else:
-        update["verdict"] = read_verdict(response.text)
+        return update
+    try:  # a model that answered the verdict along with its measurements saves a call
+        update["verdict"] = structured.parse(ReviewVerdict, response.text)
+    except ValidationError:
+        update["verdict"] = await decide(llm, [*history, *new, response])
     return update
 
 
-def read_verdict(text: str) -> ReviewVerdict:
-    """The editor's JSON verdict; one that cannot be read lets the draft through, and says so."""
+async def decide(llm: ChatOpenAI, conversation: list[BaseMessage]) -> ReviewVerdict:
+    """The editor's decision on what it measured; an unusable one lets the draft through,
+    and says so, since a draft in hand is worth more than a failed run."""
     try:
-        return ReviewVerdict.model_validate_json(text)
-    except ValidationError:
-        return ReviewVerdict(decision="finalize", issues=["The editor's verdict was unreadable."])
+        return await structured.ask(llm, conversation, ReviewVerdict, "review decision")
+    except Unwritable:
+        return ReviewVerdict(decision="finalize", issues=[UNREADABLE])

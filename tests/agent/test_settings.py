@@ -25,6 +25,8 @@ def test_http_tracking_uri_doubles_as_the_ui_base() -> None:
         ({"llm_model": "openai:"}, "must be 'offline' or 'openai:<model>'"),
         ({"llm_model": "openai:gpt-4o-mini"}, "needs OPENAI_API_KEY"),
         ({"max_revisions": 9}, "less than or equal to 5"),
+        # 60 s x 4 attempts and the waits between them cannot fit in a 120 s step.
+        ({"llm_timeout_seconds": 60, "llm_max_retries": 3}, "longer than STEP_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_settings_say_what_to_set(values: dict, message: str) -> None:

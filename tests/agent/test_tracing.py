@@ -26,3 +26,11 @@ def test_the_redactor_masks_configured_secrets_and_key_shapes() -> None:
     assert span.inputs == {"headers": {"Authorization": "Bearer [REDACTED]"}}
     assert span.get_attribute("note") == "key [REDACTED] leaked"
     assert span.get_attribute("safe") == 3
+
+
+def test_a_short_key_is_never_masked_so_traces_stay_readable() -> None:
+    # A local server takes any key; a one-letter one must not garble every "x" in the trace.
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"text": "the example text"})
+    tracing.redactor(["x", "short"])(span)
+    assert span.inputs == {"text": "the example text"}
