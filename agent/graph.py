@@ -80,13 +80,22 @@ def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
     graph.add_node(
         "research_tools",
         ToolNode(
-            research_tools, messages_key="research_messages", awrap_tool_call=skip_repeated_calls
+            research_tools,
+            messages_key="research_messages",
+            awrap_tool_call=skip_repeated_calls("research_messages"),
         ),
     )
     graph.add_node("coverage", coverage)
     graph.add_node("draft", draft)
     graph.add_node("review", review)
-    graph.add_node("editor_tools", ToolNode(EDITOR_TOOLS, messages_key="review_messages"))
+    graph.add_node(
+        "editor_tools",
+        ToolNode(
+            EDITOR_TOOLS,
+            messages_key="review_messages",
+            awrap_tool_call=skip_repeated_calls("review_messages"),
+        ),
+    )
     graph.add_node("revise", revise)
     graph.add_node("finalize", finalize)
 

@@ -66,9 +66,11 @@ def assess(
     keep_from = max(COVERED_FLOOR * KEEP_SHARE, best * KEEP_SHARE)
     kept = [(src, s) for src, s in scored if best >= COVERED_FLOOR and s.score >= keep_from]
     dropped = [s for _, s in scored if all(s is not k for _, k in kept)]
+    # What the kept sources hold: the passages research saw, and the rest of their documents,
+    # which the writer may not quote but which show the section belongs to this topic.
     passages = library.terms(
         " ".join(f"{src.title} {p.section} {p.text}" for src, _ in kept for p in src.passages)
-    )
+    ).union(*(library.text_terms(src.id) for src, _ in kept))
     sections = [
         section
         for section in outline.sections

@@ -59,29 +59,36 @@ def research_tools(library: SourceLibrary) -> list[BaseTool]:
     return [search_sources, read_source]
 
 
-REPEATED = "Already done: this exact call was made earlier in this research; use its result."
+REPEATED = "Already done: this exact call was made earlier; use its result."
 
 
-async def skip_repeated_calls(
-    request: ToolCallRequest,
-    execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]],
-) -> ToolMessage | Command:
-    """Answers a research tool call that repeats an earlier one without running it again.
+ToolCallExecutor = Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
 
-    Small models often repeat a search word for word; the repeat would add the same passages
-    to the conversation again and spend a round on nothing.
+
+def skip_repeated_calls(
+    messages_key: str,
+) -> Callable[[ToolCallRequest, ToolCallExecutor], Awaitable[ToolMessage | Command]]:
+    """A ToolNode wrapper that answers a tool call repeating an earlier one of the same
+    conversation without running it again.
+
+    Small models repeat a search word for word, or measure the same draft ten times in one
+    round; each repeat adds the same text to the conversation and spends a round on nothing.
     """
-    call = request.tool_call
-    before = []  # every call made before this one, in order
-    for message in request.state.get("research_messages") or []:
-        if isinstance(message, AIMessage):
-            for made in message.tool_calls:
-                if made["id"] == call["id"]:
-                    break
-                before.append((made["name"], json.dumps(made["args"], sort_keys=True)))
-    if (call["name"], json.dumps(call["args"], sort_keys=True)) in before:
-        return ToolMessage(REPEATED, tool_call_id=call["id"], name=call["name"])
-    return await execute(request)
+
+    async def wrap(request: ToolCallRequest, execute: ToolCallExecutor) -> ToolMessage | Command:
+        call = request.tool_call
+        before = []  # every call made before this one, in order
+        for message in request.state.get(messages_key) or []:
+            if isinstance(message, AIMessage):
+                for made in message.tool_calls:
+                    if made["id"] == call["id"]:
+                        break
+                    before.append((made["name"], json.dumps(made["args"], sort_keys=True)))
+        if (call["name"], json.dumps(call["args"], sort_keys=True)) in before:
+            return ToolMessage(REPEATED, tool_call_id=call["id"], name=call["name"])
+        return await execute(request)
+
+    return wrap
 
 
 @tool

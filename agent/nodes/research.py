@@ -44,7 +44,10 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     rounds = state.get("research_rounds", 0) + (1 if response.tool_calls else 0)
     messages: list[BaseMessage] = [*new, response]
     if not response.tool_calls and not collect_sources(history):
-        messages += await search_questions(ctx, state["outline"].research_questions, history)
+        reason = "no_tool_calls" if not _searched(history) else "nothing_found"
+        messages += await search_questions(
+            ctx, state["outline"].research_questions, history, reason
+        )
     return {
         "research_messages": messages,
         "research_rounds": rounds,
@@ -53,9 +56,10 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
 
 
 async def search_questions(
-    ctx: WriterContext, questions: list[str], history: list[BaseMessage]
+    ctx: WriterContext, questions: list[str], history: list[BaseMessage], reason: str
 ) -> list[BaseMessage]:
-    """The model stopped without evidence: search each research question not yet searched."""
+    """Searches each question not yet searched, as the app's own tool calls (the model
+    stopped without evidence, or missed the topic); `reason` goes on the trace."""
     searched = {
         str(call["args"].get("query", "")).strip().lower()
         for message in history
@@ -74,12 +78,15 @@ async def search_questions(
         )
         for i, q in enumerate(wanted)
     ]
-    reason = "nothing_found" if searched else "no_tool_calls"
     tracing.record_event(FALLBACK_EVENT, reason=reason, searches=len(calls))
     # Written as the tool calls they are, so the conversation and the trace read as usual.
     made = AIMessage(content="", tool_calls=calls, name="research_fallback")
     results: list[BaseMessage] = [await search.ainvoke(call) for call in calls]
     return [made, *results]
+
+
+def _searched(history: list[BaseMessage]) -> bool:
+    return any(isinstance(m, AIMessage) and m.tool_calls for m in history)
 
 
 def collect_sources(messages: list[BaseMessage]) -> list[Source]:

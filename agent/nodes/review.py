@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
@@ -23,6 +23,11 @@ from agent.tracing import traced_node
 
 EDITOR_TOKENS = 400  # tool calls, or a verdict with a few issues
 UNREADABLE = "The editor's verdict was unreadable, so the draft went through unrevised."
+# The decision request must end with a user turn: llama.cpp continues a trailing assistant
+# turn as a prefill, and then cannot apply the response format's grammar.
+DECIDE = HumanMessage(
+    'Now decide. Reply with only JSON: {"decision": "revise" or "finalize", "issues": [...]}.'
+)
 
 
 @traced_node("review")
@@ -44,7 +49,7 @@ async def review(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
     try:  # a model that answered the verdict along with its measurements saves a call
         update["verdict"] = structured.parse(ReviewVerdict, response.text)
     except ValidationError:
-        update["verdict"] = await decide(llm, [*history, *new, response])
+        update["verdict"] = await decide(llm, [*history, *new, response, DECIDE])
     return update
 
 

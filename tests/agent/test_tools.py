@@ -43,3 +43,28 @@ def test_editor_tools_hide_the_injected_state_from_the_model() -> None:
     # The model sees tools without parameters: the draft comes from the graph state.
     for tool in EDITOR_TOOLS:
         assert tool.tool_call_schema.model_json_schema()["properties"] == {}
+
+
+async def test_a_repeated_tool_call_is_answered_without_running_again() -> None:
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langgraph.prebuilt.tool_node import ToolCallRequest
+
+    from agent.tools import REPEATED, skip_repeated_calls
+
+    first = {"name": "search_sources", "args": {"query": "bees"}, "id": "a", "type": "tool_call"}
+    again = {**first, "id": "b"}
+    other = {**first, "args": {"query": "wasps"}, "id": "c"}
+    state = {"research_messages": [AIMessage("", tool_calls=[first, again, other])]}
+    ran: list[str] = []
+
+    async def execute(request: ToolCallRequest) -> ToolMessage:
+        ran.append(request.tool_call["id"])
+        return ToolMessage("found", tool_call_id=request.tool_call["id"])
+
+    wrap = skip_repeated_calls("research_messages")
+    answers = [
+        await wrap(ToolCallRequest(tool_call=c, tool=None, state=state, runtime=None), execute)  # type: ignore[arg-type]
+        for c in (first, again, other)
+    ]
+    assert ran == ["a", "c"]
+    assert [a.content for a in answers] == ["found", REPEATED, "found"]  # type: ignore[union-attr]

@@ -153,7 +153,7 @@ def test_failed_attempts_that_were_retried_are_on_the_trace(
     api_over_http: Server, provider: Server, mlflow_url: str
 ) -> None:
     plan_faults(provider, [429, 500])
-    answer = httpx.post(f"{api_over_http.url}/write", json={"topic": "Tidal power"}, timeout=60)
+    answer = httpx.post(f"{api_over_http.url}/write", json={"topic": "Wind power"}, timeout=60)
     assert answer.status_code == 200, answer.text
     trace = wait_for_trace(mlflow_url, answer.json()["trace_id"])
     assert trace.info.state.value == "OK"

@@ -23,7 +23,7 @@ from tests.servers import Server, wait_for_trace
 
 # The one error a stream may end with that is the client's doing (422 as JSON); any other
 # (`internal_error`, `provider_error`, `timeout`, ...) is what a 5xx would have been.
-STREAM_CLIENT_ERRORS = {"unknown_prompt_alias"}
+STREAM_CLIENT_ERRORS = {"unknown_prompt_alias", "no_sources"}  # 4xx as JSON
 
 
 def is_stream(response: schemathesis.Response) -> bool:
