@@ -29,7 +29,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         "temperature": settings.llm_temperature,
         "max_retries": settings.llm_max_retries,
         "timeout": settings.llm_timeout_seconds,
-        # Without it, streamed calls report no tokens, and so no cost (mlflow.md trap 2).
+        # Without it, streamed calls report no tokens, and so no cost.
         "stream_usage": True,
     }
     if settings.llm_model == "offline":

@@ -59,7 +59,7 @@ def configure(settings: Settings) -> None:
         mlflow.tracing.disable()
         return
     mlflow.tracing.enable()
-    # Inline tracer: manual spans opened inside a node nest under that node (mlflow.md trap 3).
+    # Inline tracer: manual spans opened inside a node nest under that node.
     mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
     processors = [redactor(settings.secrets()), describe_cancellation]
     if not settings.trace_token_events:
@@ -249,7 +249,7 @@ def record_event(
 
 
 def flush() -> None:
-    """Writes out traces still queued for the background exporter (mlflow.md trap 1)."""
+    """Writes out traces still queued for the background exporter."""
     try:
         mlflow.flush_trace_async_logging()
     except Exception as exc:

@@ -123,7 +123,7 @@ class ArticleWriter:
             try:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     # Its own task: spans the graph leaves active never leak into the caller's
-                    # context (mlflow.md trap 3).
+                    # context.
                     final = await asyncio.create_task(
                         self._run(request, context, usage, emit, tokens)
                     )

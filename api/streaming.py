@@ -3,7 +3,7 @@
 The run goes on in its own task and hands its events over a queue; the response pulls the
 first one (`trace`) before answering, so the trace id can go in the `X-Trace-Id` header. When
 the client hangs up, sse-starlette cancels the stream, and the stream cancels the run: no model
-call starts after that, and the trace ends as ERROR with `cancelled` (mlflow.md trap 4).
+call starts after that, and the trace ends as ERROR with `cancelled`.
 
 On shutdown (SIGTERM), a stream goes on for the grace period; a run that would outlast it is
 stopped a little before, so the client still gets an `error` event saying why.

@@ -37,7 +37,7 @@ def judges(settings: Settings) -> tuple[list[Scorer], str | None]:
     base_url = settings.judge_base_url
     if base_url:
         # Built-in judges have no base_url of their own: they follow the OpenAI client's
-        # environment (mlflow.md trap 7); make_judge wants the full endpoint.
+        # environment; make_judge wants the full endpoint.
         os.environ["OPENAI_BASE_URL"] = base_url
     if settings.openai_api_key:
         os.environ.setdefault("OPENAI_API_KEY", settings.openai_api_key.get_secret_value())

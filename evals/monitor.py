@@ -2,7 +2,7 @@
 
 Scheduled scorers run in a `mlflow server` with a SQL backend and its job runner, and only
 with judges whose model is an AI Gateway endpoint (`gateway:/<name>`); code scorers are refused
-(mlflow.md trap 8). `start` registers and starts them where that holds, and otherwise says why.
+at `start`. `start` registers and starts them where that holds, and otherwise says why.
 
 What the server then does (mlflow 3.17): once a minute its job runner samples the experiment's
 traces that started more than a buffer ago and at most an hour ago, and logs each judge's
