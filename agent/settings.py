@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         "no network (its default fetches from GitHub for every cost it computes).",
     )
 
+    feedback_wait_seconds: float = Field(
+        5,
+        gt=0,
+        le=60,
+        description="How long feedback on a trace not stored yet waits for its export "
+        "before it answers 404.",
+    )
+
     # --- evaluation -------------------------------------------------------------------------
     judge_model: str | None = Field(
         None, description="Model of the LLM judges, e.g. openai:/gpt-4o-mini; unset: skipped."

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompt_registry import UnknownPromptAlias
+from api.schemas import PATTERN_RULES
 
 log = logging.getLogger(__name__)
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."
@@ -59,7 +60,7 @@ def _field_problem(error: dict) -> dict[str, str]:
     if error.get("type") == "extra_forbidden":
         message = "Unknown field: remove it (see the schema at /docs)."
     elif error.get("type") == "string_pattern_mismatch":
-        message = "Use 1-128 letters, digits or . _ : @ -"
+        message = PATTERN_RULES.get(error.get("ctx", {}).get("pattern"), message)
     return {"field": ".".join(location) or "body", "message": message}
 
 

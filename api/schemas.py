@@ -11,6 +11,15 @@ from agent.state import Article
 MIN_TARGET_WORDS = 150
 MAX_TARGET_WORDS = 2000
 ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,128}$"
+ALIAS_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
+# What a value that misses each pattern is told, in words rather than a regular expression.
+PATTERN_RULES = {
+    ID_PATTERN: "Use 1-128 letters, digits or . _ : @ -",
+    ALIAS_PATTERN: "Use 1-64 letters, digits, _ or -, such as staging or production.",
+    TRACE_ID_PATTERN: "A trace id is tr- followed by 32 lowercase hex digits, as /write "
+    "returned it (its trace_id field or X-Trace-Id header).",
+}
 
 
 class WriteBody(BaseModel):
@@ -38,7 +47,7 @@ class WriteBody(BaseModel):
     session_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
     prompt_alias: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        pattern=ALIAS_PATTERN,
         description="Registry alias to load the prompts from (e.g. `staging`); default: the "
         "PROMPT_ALIAS setting.",
     )
@@ -50,7 +59,6 @@ class WriteBody(BaseModel):
         return value.strip() if isinstance(value, str) else value
 
 
-TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
 EXAMPLE_TRACE = "tr-6b274e68540a9668e389517c7e986e72"
 
 

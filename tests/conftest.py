@@ -47,6 +47,7 @@ def api(
         mlflow_url,
         "tests",
         MAX_CONCURRENT_WRITES="32",  # the concurrency tests run 20 at once
+        FEEDBACK_WAIT_SECONDS="3",  # how long a rating of an unknown trace waits for it
     )
     yield server
     server.stop()
