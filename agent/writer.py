@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from importlib.metadata import version
 from typing import Any, cast
 
 import mlflow
@@ -36,9 +35,9 @@ from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleState
 from agent.tools import research_tools
+from agent.versions import APP_VERSION, AgentVersion
 
 log = logging.getLogger(__name__)
-APP_VERSION = version("article-writer")
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
 
 
@@ -52,6 +51,9 @@ class WriteRequest:
     session_id: str | None = None
     prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+DEFAULTS = WriteRequest(topic="")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class ArticleWriter:
         )
         self._window_asked = settings.llm_context_tokens is not None
         self.graph = build_graph(tools, settings)
+        self.version = AgentVersion(settings, self.graph)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 
     async def write(
@@ -117,6 +120,7 @@ class ArticleWriter:
             root.set_inputs(asdict(request))
             # Loaded inside the trace, so MLflow links each prompt version to it.
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
+            self.version.note_prompts(prompts.summary())
             if trace_id:
                 self._describe_trace(request, prompts)
             context = replace(self.context, prompts=prompts)
@@ -130,7 +134,8 @@ class ArticleWriter:
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
                 # so no further model call starts; the trace says what happened.
-                root.set_attributes({"cancelled": True, "error.code": "cancelled"})
+                root.set_attributes({"cancelled": True})
+                self._outcome(root, "cancelled")
                 root.set_status("ERROR")
                 if trace_id:
                     tracing.end_open_spans(root, "cancelled")
@@ -157,7 +162,7 @@ class ArticleWriter:
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             article: Article = final["article"]
-            self._outcome(root, "article")
+            self._outcome(root, "article", f"{article.title} ({article.word_count} words)")
             totals = _sum_usage(usage)
             cost = self._cost(totals)
             root.set_outputs(
@@ -214,16 +219,22 @@ class ArticleWriter:
                 emit(said)
         return state
 
-    def _outcome(self, root: Any, outcome: str) -> None:
-        """How the run ended, searchable: `tags.outcome = 'no_sources'`."""
+    def _outcome(self, root: Any, outcome: str, preview: str | None = None) -> None:
+        """How the run ended, searchable (`tags.outcome = 'no_sources'`), and in the trace
+        list's Response column: the article's title and length, or the error code."""
         root.set_attribute("outcome", outcome)
         if outcome != "article":
             root.set_attribute("error.code", outcome)
         if not isinstance(root, NoOpSpan):
-            mlflow.update_current_trace(tags={"outcome": outcome})
+            mlflow.update_current_trace(
+                tags={"outcome": outcome}, response_preview=preview or f"error: {outcome}"
+            )
 
     def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
         mlflow.update_current_trace(
+            request_preview=request_preview(request),
+            # Which agent version wrote it: the MLflow UI's "Agent versions" page.
+            model_id=self.version.model_id,
             client_request_id=request.request_id,
             user=request.user_id,
             session_id=request.session_id,
@@ -246,6 +257,16 @@ class ArticleWriter:
             "openai",
         )
         return round(cost["total_cost"], 6) if cost else None
+
+
+def request_preview(request: WriteRequest) -> str:
+    """The trace list's Request column: the topic, and the audience and length when asked."""
+    asked = [
+        f"for {request.audience}" if request.audience != DEFAULTS.audience else "",
+        f"{request.target_words} words" if request.target_words != DEFAULTS.target_words else "",
+    ]
+    details = ", ".join(part for part in asked if part)
+    return f"{request.topic} ({details})" if details else request.topic
 
 
 def _ignore(event: Event) -> None:

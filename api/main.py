@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from agent import tracing
 from agent.settings import Settings, get_settings
-from agent.writer import APP_VERSION, ArticleWriter
+from agent.versions import APP_VERSION
+from agent.writer import ArticleWriter
 from api import errors
 from api.middleware import BodyLimit, RequestId
 from api.routes import debug, feedback, health, write
@@ -29,7 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.writer = ArticleWriter(settings)
         app.state.tracking = tracking = tracing.TrackingConnection(settings)
         catalog = app.state.writer.prompts
-        checks = [catalog.check, *([tracking.check] if settings.tracing_enabled else [])]
+        version = app.state.writer.version
+        # In this order: the tracking check sets the experiment the agent version lives in.
+        traced = [tracking.check, version.check] if settings.tracing_enabled else []
+        checks = [catalog.check, *traced]
         for check in checks:
             await check()
         for problem in (tracking.problem if settings.tracing_enabled else None, catalog.problem):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent.tracing import EXPORT_FAILURES
-from agent.writer import APP_VERSION
+from agent.versions import APP_VERSION
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import Check, Health, Readiness
 
