@@ -4,6 +4,11 @@
 transport (`offline_model.transport`), so
 the app runs the same client code path, retries and token accounting as against a real provider.
 `openai:<model>` talks to OpenAI, or to any OpenAI-compatible server named by OPENAI_BASE_URL.
+`gateway:<endpoint>` talks to the AI Gateway of the MLflow tracking server, whose endpoint holds
+the provider's key and decides which model answers (traffic splits, fallbacks).
+
+The base URL is always passed explicitly: left unset, the OpenAI client would read
+OPENAI_BASE_URL from the process environment, which the eval judges may set for themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from offline_model.server import MODEL_NAME, create_app
 from offline_model.transport import StreamingASGITransport
 
 OFFLINE_BASE_URL = "http://offline-model/v1"
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# The gateway's OpenAI passthrough: `model` names the endpoint, whose routing (traffic split,
+# fallbacks) picks the model; the request reaches it as the app wrote it. The unified route,
+# /gateway/mlflow/v1, re-reads requests into MLflow's own schema instead, which turns on
+# `strict` for every JSON schema (OpenAI then refuses the plan's) and keeps only part of JSON
+# Schema in tool parameters.
+GATEWAY_ROUTE = "/gateway/openai/v1"
 # Prompt-file model settings that a node may override per call.
 TUNABLE = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "seed"}
 
@@ -43,19 +55,27 @@ def chat_model(settings: Settings) -> ChatOpenAI:
             ),
             **common,
         )
-    key = settings.openai_api_key
+    key = settings.openai_api_key if settings.provider == "openai" else None
     network = httpx.AsyncHTTPTransport(limits=PROVIDER_LIMITS)
     return ChatOpenAI(
         model=settings.model_name,
-        # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key.
+        # Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) ignore the key; the gateway
+        # holds the provider's own, and an OpenAI key must not travel to it.
         api_key=key or "not-needed",
-        base_url=settings.openai_base_url,
+        base_url=base_url(settings),
         # The OpenAI client's own settings, with every attempt recorded on the trace.
         http_async_client=httpx.AsyncClient(
             transport=RecordedAttempts(network), follow_redirects=True
         ),
         **common,
     )
+
+
+def base_url(settings: Settings) -> str:
+    """Where the chat calls go, never left to the environment."""
+    if settings.provider == "gateway":
+        return settings.mlflow_tracking_uri.rstrip("/") + GATEWAY_ROUTE
+    return settings.openai_base_url or OPENAI_DEFAULT_BASE_URL
 
 
 PROVIDER_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -111,6 +131,8 @@ CONTEXT_KEYS = ("context_length", "max_model_len", "context_window")
 
 async def context_window(llm: ChatOpenAI) -> int | None:
     """The model's context size as its server reports it on `/models`; None if it does not."""
+    if str(llm.openai_api_base).endswith(GATEWAY_ROUTE):
+        return None  # the gateway has no `/models` there, and its endpoints do not say
     try:
         page = await llm.root_async_client.models.list()
     except openai.OpenAIError:

@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     # --- model provider -------------------------------------------------------------------
     llm_model: str = Field(
         "offline",
-        description="`offline`, or `openai:<model>` (OpenAI or any OpenAI-compatible server).",
+        description="`offline`, `openai:<model>` (OpenAI or any OpenAI-compatible server), or "
+        "`gateway:<endpoint>` (an AI Gateway endpoint of the MLflow tracking server).",
     )
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = Field(
@@ -168,9 +169,19 @@ class Settings(BaseSettings):
     @field_validator("llm_model")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        if value != "offline" and not (value.startswith("openai:") and len(value) > 7):
-            raise ValueError("LLM_MODEL must be 'offline' or 'openai:<model>'")
-        return value
+        provider, _, name = value.partition(":")
+        if value == "offline" or (provider == "openai" and name):
+            return value
+        if provider == "gateway":
+            # MLflow's rule for endpoint names (mlflow.gateway.utils.is_valid_endpoint_name):
+            # said at start rather than as a 404 in the middle of the first article.
+            if name and all(c.isascii() and (c.isalnum() or c in "_-.") for c in name):
+                return value
+            raise ValueError(
+                f"LLM_MODEL={value!r}: name the AI Gateway endpoint after 'gateway:' with "
+                "letters, digits, '_', '-' and '.' only, e.g. gateway:writer-chat"
+            )
+        raise ValueError("LLM_MODEL must be 'offline', 'openai:<model>' or 'gateway:<endpoint>'")
 
     @model_validator(mode="after")
     def _provider_reachable(self) -> Settings:
@@ -178,6 +189,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"LLM_MODEL={self.llm_model} needs OPENAI_API_KEY, or OPENAI_BASE_URL for a "
                 "local OpenAI-compatible server"
+            )
+        # The AI Gateway is a route of the tracking *server*; a sqlite file or a folder of runs
+        # has none, and the app would only find out at its first model call.
+        if self.provider == "gateway" and not self.mlflow_tracking_uri.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(
+                f"LLM_MODEL={self.llm_model} sends model calls through the AI Gateway of an "
+                "MLflow tracking server, so MLFLOW_TRACKING_URI must be that server's http(s) "
+                f"URL (e.g. http://127.0.0.1:5000, the one `make run` starts), not "
+                f"{self.mlflow_tracking_uri!r}"
             )
         return self
 
@@ -209,10 +231,13 @@ class Settings(BaseSettings):
 
     @property
     def provider(self) -> str:
-        return "offline" if self.llm_model == "offline" else "openai"
+        """`offline`, `openai` or `gateway`: who serves the model calls."""
+        return "offline" if self.llm_model == "offline" else self.llm_model.split(":", 1)[0]
 
     @property
     def model_name(self) -> str:
+        """The model asked for: for `gateway`, the endpoint's name (which models answer is the
+        endpoint's configuration, and may change without the app knowing)."""
         from offline_model.server import MODEL_NAME
 
         return MODEL_NAME if self.llm_model == "offline" else self.llm_model.split(":", 1)[1]

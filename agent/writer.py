@@ -248,8 +248,12 @@ class ArticleWriter:
         )
 
     def _cost(self, usage: Usage) -> float | None:
-        """USD from MLflow's own price table; None where it has no price (the offline model)."""
-        if self.settings.provider == "offline":
+        """USD from MLflow's own price table; None where it has no price (the offline model).
+
+        Through the gateway the model answers under the endpoint's name, which has no price:
+        the gateway prices each call on its own traces, by the model that answered.
+        """
+        if self.settings.provider != "openai":
             return None
         cost = calculate_cost_by_model_and_token_usage(
             self.settings.model_name,

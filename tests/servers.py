@@ -10,13 +10,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mlflow
 from mlflow.entities import Trace, TraceInfo
 from mlflow.tracing.constant import TraceMetadataKey
+
+# A tracking server's settings for tests of its AI Gateway. Only the test's server is told these.
+GATEWAY_SERVER_ENV = {
+    # The gateway refuses `http://` and loopback providers unless told otherwise.
+    "MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES": "http,https",
+    "MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS": "true",
+    # Score traces as soon as they are stored, not five minutes after they started.
+    "MLFLOW_ONLINE_SCORING_DEFAULT_TRACE_COMPLETION_BUFFER_SECONDS": "0",
+}
+# Creating a gateway secret derives a key (PBKDF2): seconds on two busy cores.
+ADMIN_TIMEOUT_S = 60
 
 # Settings the tests never inherit from the developer's shell or .env.
 SCRUBBED = ("OPENAI_", "LLM_", "MLFLOW_", "SOURCES_DIR", "PROMPTS_DIR", "TRACING_", "MAX_", "API_")
@@ -223,3 +236,90 @@ def stored_traces(mlflow_url: str, experiment: str) -> dict[str, TraceInfo]:
     if found is None:
         return {}
     return {i.trace_id: i for i in trace_infos(client, found.experiment_id) if finalized(i)}
+
+
+def create_gateway_endpoint(
+    mlflow_url: str,
+    name: str,
+    provider: Server | str,
+    model: str,
+    fallbacks: Sequence[tuple[Server | str, str]] = (),
+) -> dict[str, Any]:
+    """An AI Gateway endpoint (API keys, model definitions, endpoint) whose providers are
+    OpenAI-compatible servers, through the tracking server's REST API, as the UI does.
+
+    `provider` is a server, or the root URL of one (which may be dead); `fallbacks` are
+    (provider, model) pairs the gateway tries in order when the one before fails. Returns the
+    endpoint as stored: its `experiment_id` holds the gateway's own traces.
+    """
+    api = f"{mlflow_url}/api/3.0/mlflow/gateway"
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.post(f"{api}/{path}", json=body, timeout=ADMIN_TIMEOUT_S)
+        assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
+        return dict(answer.json())
+
+    def definition(index: int, where: Server | str, model: str) -> str:
+        root = where.url if isinstance(where, Server) else where
+        secret = post(
+            "secrets/create",
+            {
+                "secret_name": f"{name}-key-{index}",
+                "secret_value": {"api_key": "offline"},
+                "provider": "openai",
+                "auth_config": {"api_base": f"{root}/v1"},
+            },
+        )["secret"]
+        made = post(
+            "model-definitions/create",
+            {
+                "name": f"{name}-model-{index}",
+                "secret_id": secret["secret_id"],
+                "provider": "openai",
+                "model_name": model,
+            },
+        )["model_definition"]
+        return str(made["model_definition_id"])
+
+    configs: list[dict[str, Any]] = [
+        {"model_definition_id": definition(0, provider, model), "linkage_type": "PRIMARY"}
+    ]
+    for order, (where, fallback_model) in enumerate(fallbacks, start=1):
+        configs.append(
+            {
+                "model_definition_id": definition(order, where, fallback_model),
+                "linkage_type": "FALLBACK",
+                "fallback_order": order,
+            }
+        )
+    body: dict[str, Any] = {"name": name, "model_configs": configs}
+    if fallbacks:
+        body["fallback_config"] = {"strategy": "SEQUENTIAL", "max_attempts": len(fallbacks)}
+    return dict(post("endpoints/create", body)["endpoint"])
+
+
+def start_traced_apis(
+    workdir: Path, mlflow_url: str, experiment: str, envs: Sequence[dict[str, str]]
+) -> list[Server]:
+    """Several APIs tracing into `mlflow_url`, each with its own settings, started at once
+    (each spends seconds importing) and then waited for."""
+    servers: list[Server] = []
+    try:
+        for env in envs:
+            port = free_port()
+            while any(s.url.endswith(f":{port}") for s in servers):  # freed ports get reused
+                port = free_port()
+            command = [
+                sys.executable,
+                *("-m", "uvicorn", "--factory", "api.main:create_app"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+            ]
+            traced = {"MLFLOW_TRACKING_URI": mlflow_url, "MLFLOW_EXPERIMENT_NAME": experiment}
+            servers.append(start_process(command, workdir, clean_env(**traced, **env), port))
+        for server in servers:
+            wait_healthy(server)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers

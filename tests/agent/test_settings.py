@@ -21,8 +21,16 @@ def test_http_tracking_uri_doubles_as_the_ui_base() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"llm_model": "anthropic:claude"}, "must be 'offline' or 'openai:<model>'"),
-        ({"llm_model": "openai:"}, "must be 'offline' or 'openai:<model>'"),
+        ({"llm_model": "anthropic:claude"}, "must be 'offline', 'openai:<model>' or 'gateway:"),
+        ({"llm_model": "openai:"}, "must be 'offline', 'openai:<model>' or 'gateway:"),
+        ({"llm_model": "gateway:"}, "name the AI Gateway endpoint after 'gateway:'"),
+        ({"llm_model": "gateway:my endpoint"}, "letters, digits, '_', '-' and '.' only"),
+        # The gateway is a route of a tracking server; the default sqlite file has none.
+        ({"llm_model": "gateway:writer-chat"}, "MLFLOW_TRACKING_URI must be that server's"),
+        (
+            {"llm_model": "gateway:writer-chat", "mlflow_tracking_uri": "file:///tmp/mlruns"},
+            "not 'file:///tmp/mlruns'",
+        ),
         ({"llm_model": "openai:gpt-4o-mini"}, "needs OPENAI_API_KEY"),
         ({"max_revisions": 9}, "less than or equal to 5"),
         # 60 s x 4 attempts and the waits between them cannot fit in a 120 s step.
@@ -49,3 +57,13 @@ def test_every_setting_is_listed_in_env_example_and_the_readme() -> None:
     for name in Settings.model_fields:
         assert f"\n{name.upper()}=" in example, f"{name.upper()} missing from .env.example"
         assert f"`{name.upper()}`" in readme, f"{name.upper()} missing from the README"
+
+
+def test_a_gateway_endpoint_is_the_model_and_needs_no_key() -> None:
+    settings = Settings(
+        _env_file=None,
+        llm_model="gateway:writer-chat.v2",
+        mlflow_tracking_uri="https://mlflow.example.com",
+    )
+    assert (settings.provider, settings.model_name) == ("gateway", "writer-chat.v2")
+    assert settings.openai_api_key is None and settings.secrets() == []

@@ -1,8 +1,10 @@
-"""The LLM-judge path against a local OpenAI-compatible endpoint: the request it forms."""
+"""The LLM judges against local OpenAI-compatible servers: the requests they form, where they
+go, and that configuring them moves nothing else (the environment, the writer's model)."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -11,14 +13,45 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
+from agent.llm import chat_model
 from agent.settings import Settings
 from evals.judges import judges
-from tests.servers import free_port
+from tests.servers import Server, free_port, start_offline_model
+
+JUDGES = [
+    "writing_guidelines",
+    "relevance_to_query",
+    "safety",
+    "fluency",
+    "correctness",
+    "expectations_guidelines",
+    "claims_supported",
+]
+ROW = {
+    "inputs": {"topic": "Honeybees", "audience": "beginner beekeepers"},
+    "outputs": {
+        "article": {
+            "markdown": "# Bees\n\nBees pollinate crops [1].",
+            "references": [{"n": 1, "source_id": "pollination"}],
+        }
+    },
+    "expectations": {
+        "expected_facts": ["Bees pollinate crops."],
+        "guidelines": ["The article explains pollination simply."],
+    },
+}
+WRITER_URL = "http://127.0.0.1:9/v1"  # nothing listens: a judge sent here fails
+
+
+def row_for(judge: Any) -> dict[str, Any]:
+    """The parts of ROW the judge's template asks for."""
+    return {k: v for k, v in ROW.items() if k in judge.template_variables}
 
 
 @pytest.fixture(scope="module")
 def judge_endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A stand-in judge model on loopback: it records each request and answers a verdict."""
+    """A stand-in judge model on loopback: it records each request and answers a verdict of
+    the type the judge's response schema asks for."""
     seen: list[dict[str, Any]] = []
     app = FastAPI()
 
@@ -28,10 +61,9 @@ def judge_endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         seen.append(
             {"path": request.url.path, "auth": request.headers.get("authorization"), **body}
         )
-        verdict = {
-            "result": "yes" if "safe" in json.dumps(body).lower() else True,
-            "rationale": "The claims cite matching sources.",
-        }
+        schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+        boolean = schema.get("properties", {}).get("result", {}).get("type") == "boolean"
+        verdict = {"result": True if boolean else "yes", "rationale": "Looks sound."}
         return {
             "id": "judge-1",
             "object": "chat.completion",
@@ -58,13 +90,27 @@ def judge_endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def offline_judge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The offline model on its own port, as a judge server: it answers judge prompts."""
+    server = start_offline_model(tmp_path_factory.mktemp("judge"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a user running local judges exports: a key (MLflow's openai provider reads it),
+    and no OpenAI endpoint of the developer's leaking in."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-judge-test")
+
+
 @pytest.fixture
 def judge_settings(
-    judge_endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+    judge_endpoint: tuple[str, list[dict[str, Any]]], user_environment: None
 ) -> Settings:
-    """Judges on the local endpoint, with no OpenAI environment of the developer's leaking in."""
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     return Settings(
         _env_file=None, judge_model="openai:/gpt-4o-mini", judge_base_url=judge_endpoint[0]
     )
@@ -75,43 +121,84 @@ def test_without_a_judge_model_the_judges_are_skipped_with_a_reason() -> None:
     assert found == [] and reason and "JUDGE_MODEL" in reason
 
 
+def test_without_a_key_in_the_environment_openai_judges_say_so_and_write_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    before = dict(os.environ)
+    found, reason = judges(
+        Settings(
+            _env_file=None, judge_model="openai:/judge", judge_base_url="http://127.0.0.1:9/v1"
+        )
+    )
+    assert found == [] and reason and "export it" in reason and "OPENAI_API_KEY" in reason
+    assert dict(os.environ) == before
+
+
 def test_the_custom_judge_sends_a_valid_chat_request(
     judge_endpoint: tuple[str, list[dict[str, Any]]], judge_settings: Settings
 ) -> None:
     seen = judge_endpoint[1]
     found, reason = judges(judge_settings)
     assert reason is None
-    assert [j.name for j in found] == [
-        "writing_guidelines",
-        "relevance_to_query",
-        "safety",
-        "fluency",
-        "claims_supported",
-    ]
+    assert [j.name for j in found] == JUDGES
     custom = found[-1]
-    verdict = custom(
-        inputs={"topic": "Honeybees"},
-        outputs={
-            "article": {
-                "markdown": "# Bees\n\nBees pollinate crops [1].",
-                "references": [{"n": 1, "source_id": "pollination"}],
-            }
-        },
-    )
+    verdict = custom(**row_for(custom))
     assert verdict.value is True
     request = seen[-1]
     assert request["path"] == "/v1/chat/completions" and request["model"] == "gpt-4o-mini"
+    assert request["auth"] == "Bearer sk-judge-test"
     text = json.dumps(request["messages"])
     assert "Bees pollinate crops [1]" in text and "every claim followed by a citation" in text
 
 
-def test_built_in_judges_follow_the_judge_base_url(
+def test_every_judge_asks_the_judge_server_with_what_it_judges(
     judge_endpoint: tuple[str, list[dict[str, Any]]], judge_settings: Settings
 ) -> None:
     seen = judge_endpoint[1]
     found, _ = judges(judge_settings)
+    for judge in found:
+        before = len(seen)
+        verdict = judge(**row_for(judge))
+        assert verdict.error is None, (judge.name, verdict.error)
+        assert len(seen) == before + 1, judge.name
+        assert verdict.value in ("yes", True), judge.name
+    asked = [json.dumps(r["messages"]) for r in seen[-len(found) :]]
+    by_judge = dict(zip(JUDGES, asked, strict=True))
+    assert "jargon is explained" in by_judge["writing_guidelines"]  # evals/guidelines.md
+    assert (
+        "expected_facts" in by_judge["correctness"]
+        and "Bees pollinate crops." in (by_judge["correctness"])
+    )
+    assert "explains pollination simply" in by_judge["expectations_guidelines"]
+
+
+def test_judge_settings_move_neither_the_environment_nor_the_writer(
+    offline_judge: Server, user_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer's model is configured the usual way, in the environment; the judges have
+    # their own server. Judges that followed the environment would call the writer's (dead).
+    monkeypatch.setenv("OPENAI_BASE_URL", WRITER_URL)
+    before = dict(os.environ)
+    url = f"{offline_judge.url}/v1"
+    settings = Settings(_env_file=None, judge_model="openai:/offline-judge", judge_base_url=url)
+    found, reason = judges(settings)
+    assert reason is None
+    assert dict(os.environ) == before
+
+    calls = offline_judge.output().count("POST /v1/chat/completions")
     safety = next(j for j in found if j.name == "safety")
-    before = len(seen)
-    verdict = safety(outputs="Bees pollinate crops.")
-    assert len(seen) == before + 1 and seen[-1]["model"] == "gpt-4o-mini"
-    assert verdict.value == "yes"
+    verdict = safety(outputs=ROW["outputs"])
+    assert verdict.error is None, verdict.error
+    # The offline model's own answer to a criterion it cannot measure.
+    assert "offline model cannot judge" in (verdict.rationale or "")
+    assert verdict.source.source_id == "openai:/offline-judge"
+    assert offline_judge.output().count("POST /v1/chat/completions") == calls + 1
+
+    # The writer's client goes where its own settings say (here OPENAI_BASE_URL), and
+    # without a base URL of its own to OpenAI: never to the judge server.
+    writer = chat_model(Settings(_env_file=None, llm_model="openai:m"))
+    assert str(writer.root_client.base_url).rstrip("/") == WRITER_URL
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    to_openai = chat_model(Settings(_env_file=None, llm_model="openai:m"))
+    assert str(to_openai.root_client.base_url).rstrip("/") == "https://api.openai.com/v1"

@@ -1,8 +1,9 @@
 """`writer monitor` for real: an MLflow server with a SQL backend and its job runner, an AI
 Gateway endpoint whose provider is the offline model, and the judges it schedules.
 
-Nothing is stubbed. Only the test's server is told (SERVER_ENV) that the gateway may call an
-`http://` loopback provider and that a trace needs no five-minute wait before it is scored.
+Nothing is stubbed. Only the test's server is told (GATEWAY_SERVER_ENV) that the gateway may
+call an `http://` loopback provider and that a trace needs no five-minute wait before it is
+scored.
 The offline model answers judges with a word-overlap check that says it is one, or "unknown"
 (offline_model/model.py `judge`).
 
@@ -16,77 +17,41 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import mlflow
 import pytest
 from mlflow.entities import AssessmentSourceType, Feedback
-from mlflow.genai.scorers import RelevanceToQuery, Safety, list_scorers
+from mlflow.genai.scorers import (
+    Correctness,
+    ExpectationsGuidelines,
+    RelevanceToQuery,
+    Safety,
+    list_scorers,
+)
 
 from agent import tracking_server
-from tests.servers import Server, free_port, start_offline_model, wait_for_trace, writer_cli
+from agent.settings import Settings
+from evals.judges import judges
+from tests.servers import (
+    GATEWAY_SERVER_ENV,
+    Server,
+    create_gateway_endpoint,
+    free_port,
+    start_offline_model,
+    wait_for_trace,
+    writer_cli,
+)
 
 ENDPOINT = "offline-judge"
 EXPERIMENT = "monitored"
 JUDGES = ("online_safety", "online_relevance_to_query")
-SERVER_ENV = {
-    # The gateway refuses `http://` and loopback providers unless told otherwise.
-    "MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES": "http,https",
-    "MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS": "true",
-    # Score traces as soon as they are stored, not five minutes after they started.
-    "MLFLOW_ONLINE_SCORING_DEFAULT_TRACE_COMPLETION_BUFFER_SECONDS": "0",
-}
-# Creating a gateway secret derives a key (PBKDF2): seconds on two busy cores.
-ADMIN_TIMEOUT_S = 60
-
-
-def create_gateway_endpoint(mlflow_url: str, name: str, provider: Server, model: str) -> None:
-    """An AI Gateway endpoint (API key, model definition, endpoint) whose provider is an
-    OpenAI-compatible server, through the tracking server's REST API, as the UI does."""
-    api = f"{mlflow_url}/api/3.0/mlflow/gateway"
-
-    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.post(f"{api}/{path}", json=body, timeout=ADMIN_TIMEOUT_S)
-        assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
-        return dict(answer.json())
-
-    secret = post(
-        "secrets/create",
-        {
-            "secret_name": f"{name}-key",
-            "secret_value": {"api_key": "offline"},
-            "provider": "openai",
-            "auth_config": {"api_base": f"{provider.url}/v1"},
-        },
-    )["secret"]
-    definition = post(
-        "model-definitions/create",
-        {
-            "name": f"{name}-model",
-            "secret_id": secret["secret_id"],
-            "provider": "openai",
-            "model_name": model,
-        },
-    )["model_definition"]
-    post(
-        "endpoints/create",
-        {
-            "name": name,
-            "model_configs": [
-                {
-                    "model_definition_id": definition["model_definition_id"],
-                    "linkage_type": "PRIMARY",
-                    "weight": 1.0,
-                }
-            ],
-        },
-    )
 
 
 @contextlib.contextmanager
@@ -112,7 +77,7 @@ def judging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Judging]:
     """A tracking server with its job runner, and a gateway endpoint on the offline model."""
     work = tmp_path_factory.mktemp("monitor")
     port = free_port()
-    process = tracking_server.start(port, work / "mlflow", jobs=True, env=SERVER_ENV)
+    process = tracking_server.start(port, work / "mlflow", jobs=True, env=GATEWAY_SERVER_ENV)
     url = f"http://127.0.0.1:{port}"
     model = None
     try:
@@ -159,6 +124,30 @@ def test_the_endpoint_serves_mlflow_judges_from_the_offline_model(judging: Judgi
     assert safety.value == "unknown" and "cannot judge" in (safety.rationale or "")
     served = httpx.get(f"{judging.model.url}/admin/stats", timeout=10).json()
     assert served["completions"] >= 2
+
+
+def test_a_gateway_judge_model_gets_mlflows_own_judges_fact_checking_included(
+    judging: Judging,
+) -> None:
+    """`writer eval` with JUDGE_MODEL=gateway:/...: MLflow's built-in judges, Correctness on
+    the case's expected facts among them, reach the model through the gateway alone."""
+    before = dict(os.environ)
+    found, skipped = judges(Settings(_env_file=None, judge_model=f"gateway:/{ENDPOINT}"))
+    assert skipped is None and dict(os.environ) == before
+    by_name = {j.name: j for j in found}
+    assert isinstance(by_name["correctness"], Correctness)
+    assert isinstance(by_name["expectations_guidelines"], ExpectationsGuidelines)
+    calls = httpx.get(f"{judging.model.url}/admin/stats", timeout=10).json()["completions"]
+    with tracking(judging.mlflow_url):
+        verdict = by_name["correctness"](
+            inputs={"topic": "Honeybees"},
+            outputs="Honeybees carry pollen between flowers.",
+            expectations={"expected_facts": ["Honeybees carry pollen."]},
+        )
+    # The offline model cannot check facts, and says so rather than inventing a verdict.
+    assert verdict.error is None and verdict.value == "unknown", verdict.rationale
+    served = httpx.get(f"{judging.model.url}/admin/stats", timeout=10).json()["completions"]
+    assert served == calls + 1
 
 
 def test_monitor_registers_and_starts_the_judges(
