@@ -125,6 +125,22 @@ def test_tool_call_efficiency(make_trace: Callable[..., Trace]) -> None:
     assert scorers.tool_call_efficiency(trace=make_trace([], [])).value is False
 
 
+def test_tool_call_efficiency_holds_research_to_its_round_bound(
+    make_trace: Callable[..., Trace], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAX_RESEARCH_ROUNDS", raising=False)
+    at_bound = scorers.tool_call_efficiency(trace=make_trace(["bees"], ["honeybees"], rounds=3))
+    assert at_bound.value is True and "3 research rounds of at most 3" in at_bound.rationale
+    # Research asked for a fourth round of tools: the graph cut it off.
+    over = make_trace(["bees", "pollen"], ["honeybees"], rounds=4)
+    cut_off = scorers.tool_call_efficiency(trace=over)
+    assert cut_off.value is False
+    assert "4 research rounds of at most 3 (over the bound" in cut_off.rationale
+    # The bound is the setting the evaluation runs with.
+    monkeypatch.setenv("MAX_RESEARCH_ROUNDS", "5")
+    assert scorers.tool_call_efficiency(trace=over).value is True
+
+
 def test_expected_sources_used() -> None:
     wanted = {"expected_sources": ["honeybees", "pollination", "pesticides-and-pollinators"]}
     assert scorers.expected_sources_used(outputs=GOOD, expectations=wanted).value == 0.667
@@ -135,3 +151,31 @@ def test_latency_and_tokens_come_from_the_trace(make_trace: Callable[..., Trace]
     trace = make_trace(["bees"], ["honeybees"])
     assert scorers.latency_seconds(trace=trace) >= 0
     assert scorers.total_tokens(trace=trace) == 0  # no model call in this crafted trace
+
+
+HONEYBEE_FACTS = {
+    "expected_facts": [
+        "A summer colony holds between twenty and sixty thousand worker bees.",
+        "Varroa mites feed on bees and spread viruses.",
+        "Pollen sticks to the branched hairs on a bee's body.",
+        "A worker born in summer usually lives only about five to six weeks.",
+    ]
+}
+
+
+def test_expected_facts_stated_names_the_fact_the_article_leaves_out() -> None:
+    result = scorers.expected_facts_stated(outputs=GOOD, expectations=HONEYBEE_FACTS)
+    assert result.value == 0.75
+    assert result.rationale.startswith("3 of 4 expected facts stated; missing:")
+    assert "five to six weeks" in result.rationale
+    assert "colony holds" not in result.rationale and "Varroa" not in result.rationale
+    assert scorers.expected_facts_stated(outputs=BAD, expectations=HONEYBEE_FACTS).value == 0.0
+
+
+def test_a_fact_with_its_figures_wrong_is_not_stated() -> None:
+    article = {"article": {"markdown": "# Bees\n\nA colony has 20,000 to 50,000 workers [1]."}}
+    right = {"expected_facts": ["A colony has 20,000 to 50,000 workers."]}
+    wrong = {"expected_facts": ["A colony has 20,000 to 60,000 workers."]}
+    assert scorers.expected_facts_stated(outputs=article, expectations=right).value == 1.0
+    missed = scorers.expected_facts_stated(outputs=article, expectations=wrong)
+    assert missed.value == 0.0 and "60,000" in missed.rationale
