@@ -2,10 +2,11 @@
 
 The MLflow UI's "Agent versions" page lists LoggedModels with the traces and evaluation runs
 linked to them. The app finds or creates its own at start-up, named
-`article-writer-<version>-<commit>` (`article-writer-0_1_0-1a2b3c4d`) (the version alone where there is no git checkout), with
-what else decides how it writes as params (provider, model, prompt alias, the graph's bounds)
-and the prompt versions it serves as tags. Every trace names it (`mlflow.modelId`), and
-`writer eval` links its run to it, so each version's quality sits beside its traffic.
+`article-writer-<version>-<commit>` (`article-writer-0_1_0-1a2b3c4d`; the version alone where
+there is no git checkout). What else decides how it writes is in its params (provider, model,
+prompt alias, the graph's bounds), and the prompt versions it serves in its tags. Every trace
+names it (`mlflow.modelId`), and `writer eval` links its run to it, so each version's quality
+sits beside its traffic.
 
 A configuration is part of the version: a second start of the same commit with, say, another
 model gets a LoggedModel of its own (the name plus a short hash of the params), instead of

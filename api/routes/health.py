@@ -23,8 +23,15 @@ async def ready(writer: WriterDep, tracking: TrackingDep, settings: SettingsDep)
     """Readiness. `degraded` still serves articles; `reasons` say what is missing."""
     library = writer.context.library
     if settings.tracing_enabled:
-        tracked = await tracking.check()
+        tracked = await tracking.check() and await writer.version.check()
         detail = tracking.problem or f"experiment {tracking.experiment_id}"
+        if tracking.problem is None:
+            version = writer.version
+            detail += (
+                f", agent version {version.name}"
+                if version.model_id
+                else ", agent version not registered (traces name none)"
+            )
         if dropped := EXPORT_FAILURES.traces_dropped:
             detail += f"; {dropped} traces could not be written since the API started"
         tracing = Check(ok=tracked, detail=detail)
