@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import Event
+from agent.request import DEFAULTS, TARGET_WORDS, topic_problem
 from agent.settings import Settings
 
 
@@ -60,7 +61,8 @@ def _args(args: dict[str, Any]) -> str:
 async def _write(args: argparse.Namespace, settings: Settings) -> int:
     from agent import tracing
     from agent.failures import WriteFailed
-    from agent.writer import ArticleWriter, WriteRequest
+    from agent.request import WriteRequest
+    from agent.writer import ArticleWriter
 
     tracing.configure(settings)
     connection = tracing.TrackingConnection(settings)
@@ -318,9 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     write = commands.add_parser("write", help="write one article and print it")
     write.add_argument("topic")
-    write.add_argument("--audience", default="general readers")
-    write.add_argument("--tone", default="clear and neutral")
-    write.add_argument("--words", type=int, default=600, help="target length (150-2000)")
+    write.add_argument("--audience", default=DEFAULTS.audience)
+    write.add_argument("--tone", default=DEFAULTS.tone)
+    low, high = TARGET_WORDS
+    write.add_argument(
+        "--words", type=int, default=DEFAULTS.target_words, help=f"target length ({low}-{high})"
+    )
     write.add_argument("--json", action="store_true", help="print the article as JSON")
     write.add_argument(
         "--stream",
@@ -386,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     if args.command == "write":
-        if not 3 <= len(args.topic.strip()) <= 300:
-            parser.error("the topic must be 3 to 300 characters")
+        if problem := topic_problem(args.topic):
+            parser.error(problem)
         return asyncio.run(_write(args, settings))
     if args.command == "serve":
         _serve(settings)

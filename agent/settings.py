@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.request import ALIAS_PATTERN
+
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
 BUNDLED_PROMPTS = Path(__file__).parent.parent / "prompts"
 RETRY_WAIT_SECONDS = 8  # the longest the OpenAI client waits before a retry
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = BUNDLED_PROMPTS
 
     prompt_alias: str = Field(
-        "production", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Registry alias to load."
+        "production", pattern=ALIAS_PATTERN, description="Registry alias to load."
     )
     prompt_cache_ttl_seconds: float = Field(
         60, ge=0, description="How long a loaded alias is reused before asking the registry."
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
         2, ge=0, description="Retries of one MLflow HTTP call, trace export included."
     )
     mlflow_http_timeout_seconds: int = Field(10, ge=1, description="Timeout of one MLflow call.")
-    # How traces leave the process: MLflow's background exporter, tuned (README "Tracing cost").
+    # How traces leave the process: MLflow's background exporter, tuned (docs/tracing.md).
     mlflow_trace_span_batch_size: int = Field(
         512,
         ge=1,

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
 import mlflow
@@ -31,6 +30,7 @@ from agent.grounding import no_sources_message
 from agent.llm import chat_model, context_window
 from agent.prompt_registry import PromptCatalog
 from agent.prompts import PromptSet
+from agent.request import DEFAULTS, WriteRequest
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleState
@@ -39,21 +39,6 @@ from agent.versions import APP_VERSION, AgentVersion
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
-
-
-@dataclass(frozen=True)
-class WriteRequest:
-    topic: str
-    audience: str = "general readers"
-    tone: str = "clear and neutral"
-    target_words: int = 600
-    user_id: str | None = None
-    session_id: str | None = None
-    prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-
-DEFAULTS = WriteRequest(topic="")
 
 
 @dataclass(frozen=True)

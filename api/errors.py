@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompt_registry import UnknownPromptAlias
-from api.schemas import PATTERN_RULES
+from agent.request import PATTERN_RULES
 
 log = logging.getLogger(__name__)
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."

@@ -11,7 +11,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+from agent.request import ID_PATTERN
+
+REQUEST_ID = re.compile(ID_PATTERN)
 
 
 class RequestId:

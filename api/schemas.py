@@ -6,20 +6,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.request import (
+    ALIAS_PATTERN,
+    AUDIENCE_MAX_CHARS,
+    DEFAULTS,
+    ID_PATTERN,
+    TARGET_WORDS,
+    TONE_MAX_CHARS,
+    TOPIC_CHARS,
+    TRACE_ID_PATTERN,
+)
 from agent.state import Article
 
-MIN_TARGET_WORDS = 150
-MAX_TARGET_WORDS = 2000
-ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,128}$"
-ALIAS_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
-# What a value that misses each pattern is told, in words rather than a regular expression.
-PATTERN_RULES = {
-    ID_PATTERN: "Use 1-128 letters, digits or . _ : @ -",
-    ALIAS_PATTERN: "Use 1-64 letters, digits, _ or -, such as staging or production.",
-    TRACE_ID_PATTERN: "A trace id is tr- followed by 32 lowercase hex digits, as /write "
-    "returned it (its trace_id field or X-Trace-Id header).",
-}
+__all__ = ["TRACE_ID_PATTERN"]  # the feedback route's path parameter reads it here
 
 
 class WriteBody(BaseModel):
@@ -39,10 +38,14 @@ class WriteBody(BaseModel):
         },
     )
 
-    topic: str = Field(min_length=3, max_length=300, description="What the article is about.")
-    audience: str = Field("general readers", min_length=1, max_length=100)
-    tone: str = Field("clear and neutral", min_length=1, max_length=60)
-    target_words: int = Field(600, ge=MIN_TARGET_WORDS, le=MAX_TARGET_WORDS)
+    topic: str = Field(
+        min_length=TOPIC_CHARS[0],
+        max_length=TOPIC_CHARS[1],
+        description="What the article is about.",
+    )
+    audience: str = Field(DEFAULTS.audience, min_length=1, max_length=AUDIENCE_MAX_CHARS)
+    tone: str = Field(DEFAULTS.tone, min_length=1, max_length=TONE_MAX_CHARS)
+    target_words: int = Field(DEFAULTS.target_words, ge=TARGET_WORDS[0], le=TARGET_WORDS[1])
     user_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
     session_id: str | None = Field(None, pattern=ID_PATTERN, description="Lands on the trace.")
     prompt_alias: str | None = Field(

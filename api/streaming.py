@@ -24,7 +24,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from agent.events import Event
 from agent.failures import WriteFailed
 from agent.prompt_registry import UnknownPromptAlias
-from agent.writer import ArticleWriter, WriteRequest, WriteResult
+from agent.request import WriteRequest
+from agent.writer import ArticleWriter, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5

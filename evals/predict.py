@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agent.request import DEFAULTS, WriteRequest
 from agent.settings import Settings
-from agent.writer import ArticleWriter, WriteRequest
+from agent.writer import ArticleWriter
 
 
 def predictor(settings: Settings) -> Any:
@@ -17,7 +18,9 @@ def predictor(settings: Settings) -> Any:
     """
 
     def write_article(
-        topic: str, audience: str = "general readers", target_words: int = 600
+        topic: str,
+        audience: str = DEFAULTS.audience,
+        target_words: int = DEFAULTS.target_words,
     ) -> dict[str, Any]:
         async def run() -> dict[str, Any]:
             writer = ArticleWriter(settings)

@@ -18,9 +18,9 @@ from mlflow.entities import Feedback, Trace
 from mlflow.genai.scorers import scorer
 
 from agent import citations, readability
+from agent.request import DEFAULTS, LENGTH_TOLERANCE
 from agent.settings import Settings
 
-LENGTH_TOLERANCE = 0.2
 READING_EASE_BAND = (30.0, 90.0)  # from plain to fairly difficult prose; outside, rewrite
 MIN_SECTIONS = 3
 RESEARCH_TOOLS = ("search_sources", "read_source")
@@ -97,7 +97,7 @@ def citation_coverage(outputs: dict[str, Any]) -> Feedback:
 
 @scorer
 def length_within_target(inputs: dict[str, Any], outputs: dict[str, Any]) -> Feedback:
-    target = int(inputs.get("target_words", 600))
+    target = int(inputs.get("target_words", DEFAULTS.target_words))
     words = int(_article(outputs).get("word_count", 0))
     off = abs(words - target) / target
     return Feedback(

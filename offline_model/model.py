@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent import citations
+from agent.request import LENGTH_TOLERANCE
 from offline_model import blocks, writing
 from offline_model.writing import Candidate
 
@@ -25,7 +26,8 @@ MAX_SEARCHES = 6
 MAX_READS = 4
 DEFAULT_TARGET_WORDS = 600  # for a block that carries no target_words
 # The editor's tolerance on length; the review prompt tells a model the same.
-LENGTH_TOLERANCE = 0.15
+# Aims inside three quarters of the band an article counts as on length, so it lands there.
+AIM = LENGTH_TOLERANCE * 0.75
 # The tasks it recognises; answer faults (`server.FaultPlan`) name them. `review` is the editor
 # with its tools, `decision` the editor's structured verdict asked for without tools.
 Task = Literal["plan", "research", "review", "decision", "draft", "revise", "judge"]
@@ -285,12 +287,12 @@ def verdict(measured: dict[str, Any]) -> dict[str, Any]:
     issues = []
     if count := measured.get("word_count"):
         words, target = count["words"], count["target"]
-        if words < target * (1 - LENGTH_TOLERANCE):
+        if words < target * (1 - AIM):
             issues.append(
                 f"The draft has {words} words against a target of {target}: "
                 f"add about {target - words} words of sourced material."
             )
-        elif words > target * (1 + LENGTH_TOLERANCE):
+        elif words > target * (1 + AIM):
             issues.append(
                 f"The draft has {words} words against a target of {target}: "
                 f"cut about {words - target} words."
@@ -334,7 +336,7 @@ def revise(convo: Conversation) -> str:
     written = " ".join(citations.strip(p) for _, ps in sections for p in ps)
     used = {c.text for c in candidates if c.text in written}
     words = sum(writing.words(p) for _, ps in sections for p in ps)
-    low, high = target * (1 - LENGTH_TOLERANCE), target * (1 + LENGTH_TOLERANCE)
+    low, high = target * (1 - AIM), target * (1 + AIM)
     if words < low:
         _lengthen(sections, candidates, used, int(target - words))
     elif words > high:

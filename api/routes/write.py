@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
+from agent.request import WriteRequest
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
-from agent.writer import ArticleWriter, WriteRequest, WriteResult
+from agent.writer import ArticleWriter, WriteResult
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import ErrorBody, PromptUsed, UsageOut, WriteBody, WriteResponse
 from api.streaming import stream_article

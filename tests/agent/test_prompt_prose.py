@@ -9,8 +9,9 @@ from pathlib import Path
 import yaml
 
 from agent.prompts import VARIABLE
+from agent.request import WriteRequest
 from agent.settings import BUNDLED_PROMPTS
-from agent.writer import ArticleWriter, WriteRequest
+from agent.writer import ArticleWriter
 
 # A label before a variable ("Topic: {{topic}}", "Outline:\n{{outline}}") goes entirely.
 LABEL = re.compile(r"^[A-Z][A-Za-z ]*:[ \t]*\n?(?=\{\{)", re.M)

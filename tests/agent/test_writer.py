@@ -10,8 +10,9 @@ from langchain_core.messages import ToolMessage
 from agent import citations
 from agent.events import Event
 from agent.failures import WriteFailed
+from agent.request import WriteRequest
 from agent.settings import Settings
-from agent.writer import ArticleWriter, WriteRequest
+from agent.writer import ArticleWriter
 from offline_model import writing
 
 TOPIC = "How honeybees pollinate crops"

@@ -1,0 +1,55 @@
+"""What a caller may ask for, declared once: the request, its defaults, bounds and id rules.
+
+The API's body (`api/schemas.py`), the command line, the evaluation's `predict_fn` and the
+offline model all read these, so a default or a bound changes in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+TOPIC_CHARS = (3, 300)
+AUDIENCE_MAX_CHARS = 100
+TONE_MAX_CHARS = 60
+TARGET_WORDS = (150, 2000)
+# An article within this share of `target_words` is on length: the scorer's bar, and the band
+# the offline model aims inside.
+LENGTH_TOLERANCE = 0.2
+
+# User, session and request ids: what MLflow and logs carry safely.
+ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,128}$"
+ALIAS_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
+# What a value that misses each pattern is told, in words rather than a regular expression.
+PATTERN_RULES = {
+    ID_PATTERN: "Use 1-128 letters, digits or . _ : @ -",
+    ALIAS_PATTERN: "Use 1-64 letters, digits, _ or -, such as staging or production.",
+    TRACE_ID_PATTERN: "A trace id is tr- followed by 32 lowercase hex digits, as /write "
+    "returned it (its trace_id field or X-Trace-Id header).",
+}
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    topic: str
+    audience: str = "general readers"
+    tone: str = "clear and neutral"
+    target_words: int = 600
+    user_id: str | None = None
+    session_id: str | None = None
+    prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+DEFAULTS = WriteRequest(topic="")
+
+
+def topic_problem(topic: str) -> str | None:
+    """Why a topic cannot be written about, for callers that do not validate with pydantic."""
+    low, high = TOPIC_CHARS
+    return (
+        None
+        if low <= len(topic.strip()) <= high
+        else f"the topic must be {low} to {high} characters"
+    )
