@@ -31,8 +31,8 @@ class Route(Runnable[ArticleState, str]):
     """A routing function that LangGraph calls without callbacks, so it leaves no span.
 
     Traced, each routing decision was a span whose input repeated the whole state: a fifth of
-    a stored trace and about 20 ms a request (README "Tracing cost"). The node it chose is the
-    next span anyway.
+    a stored trace and about 20 ms a request (docs/tracing.md, "Tracing cost"). The node it
+    chose is the next span anyway.
     """
 
     def __init__(self, decide: Callable[[ArticleState], str]) -> None:

@@ -5,7 +5,7 @@
 Starts an MLflow server and one API per configuration on loopback (offline model, no token
 delay):
   untraced  TRACING_ENABLED=false, the baseline
-  traced    the app's defaults (batched export, no attachment scan: README "Tracing cost")
+  traced    the app's defaults (batched export, no attachment scan: docs/tracing.md, "Tracing cost")
   stock     traced with MLflow's own export defaults, to show what the tuning buys
   sampled   the app's defaults, tracing one request in ten (MLFLOW_TRACE_SAMPLING_RATIO)
 Requests go round the configurations, one at a time, so all see the same machine noise.

@@ -184,7 +184,7 @@ def test_an_article_through_a_gateway_endpoint(gateway: Gateway) -> None:
     assert not [f for f in schemas if "strict" in f["json_schema"]]
     assert all(model_spans(t) == [(f"provider/openai/{PRICED_MODEL}", "OK")] for t in sent)
     assert all(t.info.cost and t.info.cost["total_cost"] > 0 for t in sent)
-    # The app prices by the model it asked for, the endpoint, which has no price (README).
+    # The app prices by the model it asked for, the endpoint, which has no price (docs/models.md).
     assert body["cost_usd"] is None
 
 
