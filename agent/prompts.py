@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from mlflow.entities.model_registry import PromptVersion
 
+from agent import internals
+
 REQUIRED = ("name", "description", "variables", "messages")
 # What each node passes to its prompt. A prompt may use any of these, and no other.
 NODE_VARIABLES: dict[str, frozenset[str]] = {
@@ -46,12 +48,8 @@ class PromptFile:
 
     def as_version(self, version: int = 0) -> PromptVersion:
         """The prompt as MLflow's own type, so bundled and registry prompts format alike."""
-        return PromptVersion(  # type: ignore[abstract]  # from_proto is unused here
-            self.name,
-            version,
-            self.messages,
-            commit_message=self.description,
-            model_config=self.model_config or None,
+        return internals.prompt_version(
+            self.name, version, self.messages, self.description, self.model_config
         )
 
 

@@ -16,10 +16,8 @@ from typing import Any
 import httpx
 import mlflow
 from mlflow.entities import LiveSpan, SpanEvent, SpanStatus, SpanType
-from mlflow.tracing.trace_manager import InMemoryTraceManager
-from opentelemetry.sdk.util import BoundedList
 
-from agent import citations
+from agent import citations, internals
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,23 +74,21 @@ class ExportFailures(logging.Handler):
     handler counts those log records, so `/ready` and `/debug/runtime` can say how many.
     """
 
-    LOGGERS = ("mlflow.tracing.export.mlflow_v3", "mlflow.tracing.export.async_export_queue")
-
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.traces_dropped = 0
         self.queue_full = 0  # MLflow logs this at most every 30 s, so it is a lower bound
 
     def watch(self) -> None:
-        for name in self.LOGGERS:
+        for name in internals.EXPORT_LOGGERS:
             if self not in logging.getLogger(name).handlers:
                 logging.getLogger(name).addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.startswith("Failed to send trace"):
+        if internals.says_trace_dropped(message):
             self.traces_dropped += 1
-        elif "queue is full" in message:
+        elif internals.says_queue_full(message):
             self.queue_full += 1
 
 
@@ -111,7 +107,7 @@ def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
     def process(span: LiveSpan) -> None:
         # MLflow holds every attribute as a JSON string. Searching those strings in place costs
         # far less than decoding each value (whole conversations) of every span to look.
-        for key, raw in (span._span.attributes or {}).items():
+        for key, raw in internals.raw_attributes(span).items():
             if isinstance(raw, str) and (masked := mask(raw)) != raw:
                 span.set_attribute(key, json.loads(masked))
 
@@ -139,12 +135,9 @@ def drop_token_events(span: LiveSpan) -> None:
 
     Autolog adds one `new_token` event per streamed chunk; OpenTelemetry keeps only the first
     128 of them, and the span's outputs hold the whole text anyway. MLflow has no public call
-    to remove events, so this rebuilds the OpenTelemetry span's event list.
+    to remove events (`internals.drop_events`).
     """
-    otel = span._span
-    kept = [event for event in otel.events if event.name != TOKEN_EVENT]
-    if len(kept) != len(otel.events):
-        otel._events = BoundedList.from_seq(getattr(otel._events, "maxlen", None), kept)
+    internals.drop_events(span, TOKEN_EVENT)
 
 
 class TrackingConnection:
@@ -217,10 +210,8 @@ def end_open_spans(root: LiveSpan, reason: str) -> int:
     ended, so without this the trace would never be stored and would stay in memory.
     """
     ended = 0
-    with InMemoryTraceManager.get_instance().get_trace(root.trace_id) as trace:
-        spans = list(trace.span_dict.values()) if trace else []
-    for span in spans:
-        if span.span_id != root.span_id and span._span.end_time is None:
+    for span in internals.spans_in_memory(root.trace_id):
+        if span.span_id != root.span_id and not internals.has_ended(span):
             span.set_attribute("error.reason", reason)
             span.set_status("ERROR")
             span.end()

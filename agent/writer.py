@@ -19,9 +19,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StreamMode
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
-from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 
-from agent import events, tracing
+from agent import events, internals, tracing
 from agent.context import Limits, WriterContext
 from agent.events import Event, EventHook
 from agent.failures import Unwritable, WriteFailed, classify
@@ -240,12 +239,10 @@ class ArticleWriter:
         """
         if self.settings.provider != "openai":
             return None
-        cost = calculate_cost_by_model_and_token_usage(
-            self.settings.model_name,
-            {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
-            "openai",
+        cost = internals.price_usd(
+            self.settings.model_name, usage.input_tokens, usage.output_tokens, "openai"
         )
-        return round(cost["total_cost"], 6) if cost else None
+        return round(cost, 6) if cost is not None else None
 
 
 def request_preview(request: WriteRequest) -> str:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.genai.scorers import RelevanceToQuery, Safety, ScorerSamplingConfig
-from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
+from agent import internals
 from agent.settings import Settings
 
 CREATE_ENDPOINT = (
@@ -55,7 +55,7 @@ def start(settings: Settings, endpoint: str | None, sample_rate: float) -> tuple
             started.append(name)
     except MlflowException as exc:
         partly = f" ({', '.join(started)} did start)" if started else ""
-        if exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST) and "Gateway" in exc.message:
+        if internals.is_missing_gateway_endpoint(exc.error_code, exc.message):
             return False, (
                 f"The tracking server has no AI Gateway endpoint {endpoint!r}{partly}. "
                 f"{CREATE_ENDPOINT}"

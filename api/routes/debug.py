@@ -10,8 +10,8 @@ import resource
 from pathlib import Path
 
 from fastapi import APIRouter
-from mlflow.tracing.trace_manager import InMemoryTraceManager
 
+from agent import internals
 from agent.tracing import EXPORT_FAILURES
 
 router = APIRouter(tags=["operations"])
@@ -31,7 +31,7 @@ async def runtime() -> dict[str, int]:
     return {
         "tasks": len(asyncio.all_tasks()),
         # MLflow keeps a trace here until its root span ends; one left behind is a leak.
-        "in_memory_traces": len(InMemoryTraceManager.get_instance()._traces),
+        "in_memory_traces": internals.traces_in_memory(),
         "rss_bytes": _rss_bytes(),
         # Traces MLflow could not write and dropped; its "queue full" warnings (a lower bound:
         # MLflow logs that at most every 30 s).

@@ -1,0 +1,105 @@
+"""Every use of a library's internals, behind one door: MLflow, OpenTelemetry, LangGraph.
+
+Each is here because no public call does the job, and each says why. `tests/agent/
+test_internals.py` checks every one against the installed versions, and pyproject.toml caps
+those libraries below the next minor release: an upgrade is a change to the caps, a run of
+that test file, and a look here at whatever it names (docs/development.md, "Upgrading").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlflow.entities import LiveSpan
+from mlflow.entities.model_registry import PromptVersion
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.tracing.trace_manager import InMemoryTraceManager
+from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
+from opentelemetry.sdk.util import BoundedList
+
+# --- spans: MLflow's LiveSpan wraps an OpenTelemetry span ---------------------------------
+
+
+def raw_attributes(span: LiveSpan) -> dict[str, Any]:
+    """The span's attributes as MLflow stores them, JSON strings, without decoding each one.
+
+    `LiveSpan.attributes` decodes every value (whole conversations) on each read; a processor
+    that only searches the text for secrets needs the strings as they are.
+    """
+    return dict(span._span.attributes or {})
+
+
+def has_ended(span: LiveSpan) -> bool:
+    """LiveSpan has no public "ended" flag; its OpenTelemetry span's end time says."""
+    return span._span.end_time is not None
+
+
+def drop_events(span: LiveSpan, name: str) -> int:
+    """Removes the span's events called `name`; returns how many. Neither MLflow nor
+    OpenTelemetry can remove an event, so the OpenTelemetry span's event list is rebuilt."""
+    otel = span._span
+    kept = [event for event in otel.events if event.name != name]
+    dropped = len(otel.events) - len(kept)
+    if dropped:
+        otel._events = BoundedList.from_seq(getattr(otel._events, "maxlen", None), kept)
+    return dropped
+
+
+# --- traces MLflow still holds in memory ------------------------------------------------
+
+
+def spans_in_memory(trace_id: str) -> list[LiveSpan]:
+    """The spans of a trace not yet exported. MLflow has no public call for them, and a
+    cancelled run must end the ones it left open, or the trace is never exported."""
+    with InMemoryTraceManager.get_instance().get_trace(trace_id) as trace:
+        return list(trace.span_dict.values()) if trace else []
+
+
+def traces_in_memory() -> int:
+    """How many traces MLflow holds in memory: one left behind after its request is a leak."""
+    return len(InMemoryTraceManager.get_instance()._traces)
+
+
+# --- what MLflow says only in its log -------------------------------------------------
+
+# MLflow's background exporter drops a trace it could not write, or finds its queue full, and
+# says so only in these loggers, in these words.
+EXPORT_LOGGERS = ("mlflow.tracing.export.mlflow_v3", "mlflow.tracing.export.async_export_queue")
+
+
+def says_trace_dropped(message: str) -> bool:
+    return message.startswith("Failed to send trace")
+
+
+def says_queue_full(message: str) -> bool:
+    return "queue is full" in message
+
+
+# --- prices, prompts, error codes -------------------------------------------------------
+
+
+def price_usd(model: str, input_tokens: int, output_tokens: int, provider: str) -> float | None:
+    """USD for the tokens from MLflow's own price table (None: MLflow has no price). MLflow
+    prices spans store-side; the response's `cost_usd` needs the same figure in process."""
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    cost = calculate_cost_by_model_and_token_usage(model, usage, provider)
+    return float(cost["total_cost"]) if cost else None
+
+
+def prompt_version(
+    name: str, version: int, messages: list[dict[str, str]], description: str, config: Any
+) -> PromptVersion:
+    """A bundled prompt file as MLflow's own PromptVersion, so bundled and registered prompts
+    format alike. MLflow builds these only from the registry; its constructor is not public."""
+    return PromptVersion(  # type: ignore[abstract]  # from_proto is unused here
+        name, version, messages, commit_message=description, model_config=config or None
+    )
+
+
+NOT_FOUND = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)  # MlflowException.error_code of a miss
+
+
+def is_missing_gateway_endpoint(error_code: str, message: str) -> bool:
+    """The tracking server's answer when a scheduled judge names an endpoint it lacks: the
+    code alone is shared with every other miss, so the message tells them apart."""
+    return error_code == NOT_FOUND and "Gateway" in message

@@ -1,0 +1,159 @@
+"""Every library internal the app relies on, checked against the installed versions.
+
+A failure here after an upgrade names the internal that changed: fix it in agent/internals.py
+(or agent/graph.py for LangGraph's behaviour), then move the version caps in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import mlflow
+import pytest
+from langchain_core.callbacks import AsyncCallbackHandler
+from langgraph.graph import END, START, StateGraph
+from mlflow.entities import LiveSpan, SpanEvent
+from opentelemetry.sdk.trace import TracerProvider
+
+from agent import internals
+from agent.graph import Route
+
+
+def live_span() -> LiveSpan:
+    return LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+
+
+def test_raw_attributes_are_the_json_strings_mlflow_stores() -> None:
+    span = live_span()
+    span.set_attribute("conversation", {"messages": ["hello"]})
+    assert json.loads(internals.raw_attributes(span)["conversation"]) == {"messages": ["hello"]}
+
+
+def test_an_ended_span_says_so() -> None:
+    span = live_span()
+    assert not internals.has_ended(span)
+    span.end()
+    assert internals.has_ended(span)
+
+
+def test_events_can_be_dropped_by_name_and_the_rest_kept() -> None:
+    span = live_span()
+    for name in ("new_token", "fallback", "new_token"):
+        span.add_event(SpanEvent(name))  # type: ignore[abstract]
+    assert internals.drop_events(span, "new_token") == 2
+    assert [event.name for event in span._span.events] == ["fallback"]
+    span.add_event(SpanEvent("after"))  # type: ignore[abstract]  # the list still takes events
+    assert [event.name for event in span._span.events] == ["fallback", "after"]
+
+
+@pytest.fixture
+def traced(tmp_path: Path) -> Iterator[None]:
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/internals.db")
+    mlflow.tracing.enable()
+    yield
+    mlflow.set_tracking_uri(previous)
+
+
+def test_mlflow_holds_open_traces_in_memory_until_their_root_ends(traced: None) -> None:
+    before = internals.traces_in_memory()
+    with mlflow.start_span("root") as root, mlflow.start_span("child") as child:
+        held = {span.span_id for span in internals.spans_in_memory(root.trace_id)}
+        assert held == {root.span_id, child.span_id}
+        assert internals.traces_in_memory() == before + 1
+    mlflow.flush_trace_async_logging()  # exported, and so let go
+    assert internals.spans_in_memory(root.trace_id) == []
+    assert internals.traces_in_memory() == before
+
+
+def test_the_exporter_still_says_what_it_dropped_in_these_words() -> None:
+    sources = ""
+    for name in internals.EXPORT_LOGGERS:
+        module = importlib.import_module(name)
+        assert logging.getLogger(name).name == module.__name__
+        sources += inspect.getsource(module)
+    assert "Failed to send trace" in sources
+    assert internals.says_trace_dropped("Failed to send trace to MLflow backend: timeout")
+    assert "queue is full" in sources
+    assert internals.says_queue_full("Trace export queue is full, trace will be discarded.")
+
+
+def test_mlflow_prices_known_models_and_not_unknown_ones() -> None:
+    price = internals.price_usd("gpt-4o-mini", 1_000_000, 0, "openai")
+    assert price is not None and 0.01 < price < 10
+    assert internals.price_usd("offline-writer", 1000, 1000, "openai") is None
+
+
+def test_a_bundled_prompt_formats_as_a_registered_one_would() -> None:
+    version = internals.prompt_version(
+        "article-plan", 0, [{"role": "user", "content": "Plan {{ topic }}."}], "plan", {}
+    )
+    assert version.format(topic="bees") == [{"role": "user", "content": "Plan bees."}]
+    assert version.model_config is None
+
+
+def test_a_missing_gateway_endpoint_is_told_apart_from_other_misses() -> None:
+    # The server's words are checked end to end in tests/evals/test_monitor.py.
+    assert internals.NOT_FOUND == "RESOURCE_DOES_NOT_EXIST"
+    assert internals.is_missing_gateway_endpoint(
+        "RESOURCE_DOES_NOT_EXIST", "Gateway endpoint 'x' not found"
+    )
+    assert not internals.is_missing_gateway_endpoint("RESOURCE_DOES_NOT_EXIST", "Run not found")
+
+
+# --- LangGraph behaviour agent/graph.py relies on ----------------------------------------
+
+
+class Toy(TypedDict, total=False):
+    tasks: list[int]
+
+
+class Runs(AsyncCallbackHandler):
+    """The names of the runs LangGraph reports to callbacks: each would be a span."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    async def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+        self.names.append(kwargs.get("name") or "")
+
+
+def toy_graph(step_timeout: float | None) -> Any:
+    async def node(state: Toy) -> Toy:
+        return {"tasks": [*state.get("tasks", []), id(asyncio.current_task())]}
+
+    def choose(state: Toy) -> str:
+        return "b"
+
+    graph = StateGraph(Toy)
+    graph.add_node("a", node)
+    graph.add_node("b", node)
+    graph.add_edge(START, "a")
+    graph.add_conditional_edges("a", Route(choose), ["b"])
+    graph.add_edge("b", END)
+    compiled = graph.compile()
+    compiled.step_timeout = step_timeout
+    return compiled
+
+
+async def test_a_route_is_called_without_callbacks_so_it_leaves_no_span() -> None:
+    runs = Runs()
+    await toy_graph(None).ainvoke({}, {"callbacks": [runs]})
+    assert "a" in runs.names and "b" in runs.names
+    assert "choose" not in runs.names  # a plain function would be a run of its own
+
+
+async def test_a_step_timeout_runs_every_node_in_a_task_of_its_own() -> None:
+    final = await toy_graph(30).ainvoke({})
+    assert len(set(final["tasks"])) == 2
+    # Without it, LangGraph runs a step's lone node in one task it reuses for the next: the
+    # inline tracer then nests each node under the one before (why graph.py sets the bound).
+    plain = await toy_graph(None).ainvoke({})
+    assert len(set(plain["tasks"])) == 1
