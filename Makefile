@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test test-offline test-real-model eval lint typecheck sync
+.PHONY: run test test-fast test-offline test-real-model eval lint typecheck sync
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -17,6 +17,12 @@ run: sync
 
 ## The whole test suite: lint, type checks, the offline tests, then the real-model tier.
 test: test-offline test-real-model
+
+## The tests that start no process (MLflow server, uvicorn, offline model, `writer` CLI), in well
+## under a minute: tests/agent but test_cli.py, tests/offline_model, tests/api/inprocess. No lint.
+test-fast: sync
+	$(UV) run pytest tests/agent tests/offline_model tests/api/inprocess \
+		--ignore=tests/agent/test_cli.py
 
 ## Lint, type checks and every test on the offline model (no real model).
 test-offline: sync lint typecheck

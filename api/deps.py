@@ -1,4 +1,10 @@
-"""Dependencies, declared once: the writer, the tracking connection and the settings."""
+"""Dependencies, declared once: the writer, the tracking connection and the settings.
+
+The lifespan (`api.main.create_app`) makes each of them once and keeps it on `app.state`; routes
+take them through the `*Dep` aliases. The functions are public so that a test can swap one for
+a stand-in with `app.dependency_overrides[get_writer] = ...` (a writer that fails on purpose,
+say) without starting a server.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +17,25 @@ from agent.tracing import TrackingConnection
 from agent.writer import ArticleWriter
 
 
-def _writer(request: Request) -> ArticleWriter:
+def get_writer(request: Request) -> ArticleWriter:
+    """The app's one `ArticleWriter`: it holds the concurrency slots every request shares."""
     return request.app.state.writer
 
 
-def _tracking(request: Request) -> TrackingConnection:
+def get_tracking(request: Request) -> TrackingConnection:
+    """The connection to the tracking server: trace links and the readiness check."""
     return request.app.state.tracking
 
 
-def _settings(request: Request) -> Settings:
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with.
+
+    Not `agent.settings.get_settings`, which reads the environment: an app made with
+    `create_app(settings)` serves those settings, whatever the environment says.
+    """
     return request.app.state.settings
 
 
-WriterDep = Annotated[ArticleWriter, Depends(_writer)]
-TrackingDep = Annotated[TrackingConnection, Depends(_tracking)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+WriterDep = Annotated[ArticleWriter, Depends(get_writer)]
+TrackingDep = Annotated[TrackingConnection, Depends(get_tracking)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
