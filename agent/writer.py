@@ -119,7 +119,7 @@ class ArticleWriter:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
                 # so no further model call starts; the trace says what happened.
                 root.set_attributes({"cancelled": True})
-                self._outcome(root, "cancelled")
+                self._outcome(root, request, "cancelled")
                 root.set_status("ERROR")
                 if trace_id:
                     tracing.end_open_spans(root, "cancelled")
@@ -127,7 +127,7 @@ class ArticleWriter:
             except Exception as exc:
                 code = classify(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
-                self._outcome(root, code)
+                self._outcome(root, request, code)
                 if trace_id:
                     tracing.end_open_spans(root, code)
                 # Only the app's own words reach the client: a provider's error text stays in
@@ -137,7 +137,7 @@ class ArticleWriter:
                 raise WriteFailed(code, trace_id) from None
             if "article" not in final:  # the coverage gate ended the run: nothing to stand on
                 coverage = final["coverage"]
-                self._outcome(root, "no_sources")
+                self._outcome(root, request, "no_sources")
                 root.set_status("ERROR")
                 raise WriteFailed(
                     "no_sources",
@@ -146,7 +146,7 @@ class ArticleWriter:
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             article: Article = final["article"]
-            self._outcome(root, "article", f"{article.title} ({article.word_count} words)")
+            self._outcome(root, request, "article", f"{article.title} ({article.word_count} words)")
             totals = _sum_usage(usage)
             cost = self._cost(totals)
             root.set_outputs(
@@ -203,20 +203,27 @@ class ArticleWriter:
                 emit(said)
         return state
 
-    def _outcome(self, root: Any, outcome: str, preview: str | None = None) -> None:
-        """How the run ended, searchable (`tags.outcome = 'no_sources'`), and in the trace
-        list's Response column: the article's title and length, or the error code."""
+    def _outcome(
+        self, root: Any, request: WriteRequest, outcome: str, preview: str | None = None
+    ) -> None:
+        """How the run ended, searchable (`tags.outcome = 'no_sources'`), and the trace list's
+        two columns: the request, and the article's title and length or the error code.
+
+        Both previews are set here, as the root span ends, with the last word on the trace's
+        info: once, a trace set early kept MLflow's JSON of the root's inputs instead.
+        """
         root.set_attribute("outcome", outcome)
         if outcome != "article":
             root.set_attribute("error.code", outcome)
         if not isinstance(root, NoOpSpan):
             mlflow.update_current_trace(
-                tags={"outcome": outcome}, response_preview=preview or f"error: {outcome}"
+                tags={"outcome": outcome},
+                request_preview=request_preview(request),
+                response_preview=preview or f"error: {outcome}",
             )
 
     def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
         mlflow.update_current_trace(
-            request_preview=request_preview(request),
             # Which agent version wrote it: the MLflow UI's "Agent versions" page.
             model_id=self.version.model_id,
             client_request_id=request.request_id,
