@@ -126,6 +126,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def _up(settings: Settings) -> int:
     from agent import tracking_server
+    from agent.prompts import PromptFileError
 
     host = "127.0.0.1"
     for name, port in (("MLFLOW_PORT", settings.mlflow_port), ("API_PORT", settings.api_port)):
@@ -153,7 +154,11 @@ def _up(settings: Settings) -> int:
             }
         )
         print("Syncing prompts/ into the registry:")
-        _prompts(argparse.Namespace(action="sync", alias=None, dry_run=False), api_settings)
+        _use_mlflow(api_settings)
+        try:
+            _sync_prompts(api_settings, alias=None, dry_run=False)
+        except PromptFileError as exc:  # the API still starts, and /ready says what is wrong
+            print(f"error: {exc}; nothing was registered", file=sys.stderr)
         api_url = f"http://{host}:{settings.api_port}"
         print(f"\n  MLflow UI   {mlflow_url}\n  API         {api_url}   (docs: {api_url}/docs)\n")
         print(
@@ -187,12 +192,7 @@ def _prompts(args: argparse.Namespace, settings: Settings) -> int:
     _use_mlflow(settings)
     try:
         if args.action == "sync":
-            rows = prompt_registry.sync(
-                settings.prompts_dir, args.alias or settings.prompt_alias, dry_run=args.dry_run
-            )
-            _print_rows(rows, "changed")
-            if args.dry_run:
-                print("(dry run: the registry was not changed)")
+            _sync_prompts(settings, args.alias, args.dry_run)
         elif args.action == "promote":
             names = sorted(PromptBook.from_folder(settings.prompts_dir).files)
             _print_rows(prompt_registry.promote(args.source, args.target, names), "moved")
@@ -215,6 +215,16 @@ def _prompts(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _sync_prompts(settings: Settings, alias: str | None, dry_run: bool) -> None:
+    """Registers the prompt files that changed and points the alias at them; prints a table."""
+    from agent import prompt_registry
+
+    rows = prompt_registry.sync(settings.prompts_dir, alias or settings.prompt_alias, dry_run)
+    _print_rows(rows, "changed")
+    if dry_run:
+        print("(dry run: the registry was not changed)")
 
 
 def _print_rows(rows: list[Any], flag: str) -> None:

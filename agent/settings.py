@@ -18,7 +18,10 @@ RETRY_WAIT_SECONDS = 8  # the longest the OpenAI client waits before a retry
 class Settings(BaseSettings):
     """Read from the environment and an optional `.env` file; `.env.example` lists them all."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # `.env.example` lists every setting, most with an empty value: empty means "not set".
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     # --- model provider -------------------------------------------------------------------
     llm_model: str = Field(
@@ -152,21 +155,6 @@ class Settings(BaseSettings):
     mlflow_data_dir: Path = Field(
         Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."
     )
-
-    @field_validator(
-        "openai_api_key",
-        "openai_base_url",
-        "mlflow_ui_url",
-        "mlflow_registry_uri",
-        "judge_model",
-        "judge_base_url",
-        "llm_context_tokens",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` lists these with empty values; empty means "not set".
-        return None if value == "" else value
 
     @field_validator("llm_model")
     @classmethod

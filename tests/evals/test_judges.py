@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,8 +84,10 @@ def judge_endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
     while not server.started:
-        pass
+        assert thread.is_alive() and time.monotonic() < deadline, "the judge endpoint did not start"
+        time.sleep(0.05)
     yield f"http://127.0.0.1:{port}/v1", seen
     server.should_exit = True
     thread.join(timeout=10)
