@@ -38,6 +38,16 @@ class Limits:
     context_tokens: int | None = None  # the model's window, when known
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """How far the loops may go in one run: the graph's routing reads them from the context,
+    so each run may have its own (MAX_RESEARCH_ROUNDS, MAX_EDITOR_ROUNDS, MAX_REVISIONS)."""
+
+    research_rounds: int = 3
+    editor_rounds: int = 2
+    revisions: int = 2
+
+
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return sum(len(m.text) // CHARS_PER_TOKEN + 8 for m in messages) + PROMPT_ALLOWANCE_TOKENS
 
@@ -49,6 +59,7 @@ class WriterContext:
     library: SourceLibrary
     research_tools: list[BaseTool]
     limits: Limits
+    bounds: Bounds = Bounds()
 
     def prompt(
         self, name: str, *, output_tokens: int, streams: bool = False, **variables: Any

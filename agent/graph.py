@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -18,7 +18,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
-from agent.context import WriterContext
+from agent import internals
+from agent.context import Bounds, WriterContext
 from agent.nodes import coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
 from agent.state import ArticleState
@@ -27,25 +28,7 @@ from agent.tools import EDITOR_TOOLS, skip_repeated_calls
 Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleState, ArticleState]
 
 
-class Route(Runnable[ArticleState, str]):
-    """A routing function that LangGraph calls without callbacks, so it leaves no span.
-
-    Traced, each routing decision was a span whose input repeated the whole state: a fifth of
-    a stored trace and about 20 ms a request (docs/tracing.md, "Tracing cost"). The node it
-    chose is the next span anyway.
-    """
-
-    def __init__(self, decide: Callable[[ArticleState], str]) -> None:
-        self.decide = decide
-        self.name = decide.__name__
-
-    def invoke(self, input: ArticleState, config: RunnableConfig | None = None, **_: Any) -> str:
-        return self.decide(input)
-
-    async def ainvoke(
-        self, input: ArticleState, config: RunnableConfig | None = None, **_: Any
-    ) -> str:
-        return self.decide(input)
+# --- routing: which node runs next, from the state and the run's bounds ------------------
 
 
 def _wants_tools(messages: list[AnyMessage]) -> bool:
@@ -53,49 +36,64 @@ def _wants_tools(messages: list[AnyMessage]) -> bool:
     return isinstance(last, AIMessage) and bool(last.tool_calls)
 
 
+def after_research(state: ArticleState, bounds: Bounds) -> Literal["research_tools", "coverage"]:
+    wants_tools = _wants_tools(state["research_messages"])
+    within_bound = state["research_rounds"] <= bounds.research_rounds
+    return "research_tools" if wants_tools and within_bound else "coverage"
+
+
+def after_coverage(state: ArticleState, bounds: Bounds) -> Literal["draft", "__end__"]:
+    return "__end__" if state["coverage"].verdict == "none" else "draft"  # "__end__": END
+
+
+def after_review(
+    state: ArticleState, bounds: Bounds
+) -> Literal["editor_tools", "revise", "finalize"]:
+    if _wants_tools(state["review_messages"]) and state["editor_rounds"] <= bounds.editor_rounds:
+        return "editor_tools"
+    verdict = state.get("verdict")
+    wants_revision = verdict is not None and verdict.decision == "revise"
+    within_bound = state.get("revisions", 0) < bounds.revisions
+    return "revise" if wants_revision and within_bound else "finalize"
+
+
+class Route(Runnable[ArticleState, str]):
+    """A routing function that LangGraph calls without callbacks, so it leaves no span.
+
+    Traced, each routing decision was a span whose input repeated the whole state: a fifth of
+    a stored trace and about 20 ms a request (docs/tracing.md, "Tracing cost"). The node it
+    chose is the next span anyway. The bounds come from the run's context, not the build.
+    """
+
+    def __init__(self, decide: Callable[[ArticleState, Bounds], str]) -> None:
+        self.decide = decide
+        self.name = decide.__name__
+
+    def invoke(self, input: ArticleState, config: RunnableConfig | None = None, **_: Any) -> str:
+        return self.decide(input, internals.run_context(config).bounds)
+
+    async def ainvoke(
+        self, input: ArticleState, config: RunnableConfig | None = None, **_: Any
+    ) -> str:
+        return self.invoke(input, config)
+
+
+def tool_node(tools: list[BaseTool], messages_key: str) -> ToolNode:
+    """LangGraph's ToolNode over one conversation, answering a repeated call from memory."""
+    return ToolNode(
+        tools, messages_key=messages_key, awrap_tool_call=skip_repeated_calls(messages_key)
+    )
+
+
 def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
-    def after_research(state: ArticleState) -> str:
-        wants_tools = _wants_tools(state["research_messages"])
-        within_bound = state["research_rounds"] <= settings.max_research_rounds
-        return "research_tools" if wants_tools and within_bound else "coverage"
-
-    def after_coverage(state: ArticleState) -> str:
-        return END if state["coverage"].verdict == "none" else "draft"
-
-    def after_review(state: ArticleState) -> str:
-        wants_tools = _wants_tools(state["review_messages"])
-        if wants_tools and state["editor_rounds"] <= settings.max_editor_rounds:
-            return "editor_tools"
-        verdict = state.get("verdict")
-        wants_revision = verdict is not None and verdict.decision == "revise"
-        return (
-            "revise"
-            if wants_revision and state.get("revisions", 0) < settings.max_revisions
-            else "finalize"
-        )
-
     graph = StateGraph(ArticleState, context_schema=WriterContext)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
-    graph.add_node(
-        "research_tools",
-        ToolNode(
-            research_tools,
-            messages_key="research_messages",
-            awrap_tool_call=skip_repeated_calls("research_messages"),
-        ),
-    )
+    graph.add_node("research_tools", tool_node(research_tools, "research_messages"))
     graph.add_node("coverage", coverage)
     graph.add_node("draft", draft)
     graph.add_node("review", review)
-    graph.add_node(
-        "editor_tools",
-        ToolNode(
-            EDITOR_TOOLS,
-            messages_key="review_messages",
-            awrap_tool_call=skip_repeated_calls("review_messages"),
-        ),
-    )
+    graph.add_node("editor_tools", tool_node(EDITOR_TOOLS, "review_messages"))
     graph.add_node("revise", revise)
     graph.add_node("finalize", finalize)
 

@@ -75,6 +75,21 @@ def says_queue_full(message: str) -> bool:
     return "queue is full" in message
 
 
+# --- LangGraph ---------------------------------------------------------------------------
+
+
+def run_context(config: Any) -> Any:
+    """The run's `context` (agent.context.WriterContext), for a routing function.
+
+    LangGraph hands nodes and tools their runtime, but calls a `Runnable` route with only its
+    config, where the runtime sits under an internal key; `get_runtime()` needs a runnable
+    context a route is not called in.
+    """
+    from langgraph._internal._constants import CONFIG_KEY_RUNTIME
+
+    return config["configurable"][CONFIG_KEY_RUNTIME].context
+
+
 # --- prices, prompts, error codes -------------------------------------------------------
 
 

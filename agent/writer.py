@@ -21,7 +21,7 @@ from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 
 from agent import events, internals, tracing
-from agent.context import Limits, WriterContext
+from agent.context import Bounds, Limits, WriterContext
 from agent.events import Event, EventHook
 from agent.failures import Unwritable, WriteFailed, classify
 from agent.graph import build_graph
@@ -70,6 +70,9 @@ class ArticleWriter:
             library=library,
             research_tools=tools,
             limits=Limits(settings.llm_max_output_tokens, settings.llm_context_tokens),
+            bounds=Bounds(
+                settings.max_research_rounds, settings.max_editor_rounds, settings.max_revisions
+            ),
         )
         self._window_asked = settings.llm_context_tokens is not None
         self.graph = build_graph(tools, settings)

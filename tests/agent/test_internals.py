@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -23,6 +24,7 @@ from mlflow.entities import LiveSpan, SpanEvent
 from opentelemetry.sdk.trace import TracerProvider
 
 from agent import internals
+from agent.context import Bounds
 from agent.graph import Route
 
 
@@ -115,6 +117,14 @@ class Toy(TypedDict, total=False):
     tasks: list[int]
 
 
+RUN_BOUNDS = Bounds(research_rounds=1, editor_rounds=1, revisions=0)
+
+
+@dataclass(frozen=True)
+class ToyContext:
+    bounds: Bounds = RUN_BOUNDS
+
+
 class Runs(AsyncCallbackHandler):
     """The names of the runs LangGraph reports to callbacks: each would be a span."""
 
@@ -129,10 +139,11 @@ def toy_graph(step_timeout: float | None) -> Any:
     async def node(state: Toy) -> Toy:
         return {"tasks": [*state.get("tasks", []), id(asyncio.current_task())]}
 
-    def choose(state: Toy) -> str:
+    def choose(state: Toy, bounds: Bounds) -> str:
+        assert bounds == RUN_BOUNDS  # the run's own, from its context
         return "b"
 
-    graph = StateGraph(Toy)
+    graph = StateGraph(Toy, context_schema=ToyContext)
     graph.add_node("a", node)
     graph.add_node("b", node)
     graph.add_edge(START, "a")
@@ -143,17 +154,17 @@ def toy_graph(step_timeout: float | None) -> Any:
     return compiled
 
 
-async def test_a_route_is_called_without_callbacks_so_it_leaves_no_span() -> None:
+async def test_a_route_is_called_without_callbacks_but_with_the_runs_context() -> None:
     runs = Runs()
-    await toy_graph(None).ainvoke({}, {"callbacks": [runs]})
+    await toy_graph(None).ainvoke({}, {"callbacks": [runs]}, context=ToyContext())
     assert "a" in runs.names and "b" in runs.names
     assert "choose" not in runs.names  # a plain function would be a run of its own
 
 
 async def test_a_step_timeout_runs_every_node_in_a_task_of_its_own() -> None:
-    final = await toy_graph(30).ainvoke({})
+    final = await toy_graph(30).ainvoke({}, context=ToyContext())
     assert len(set(final["tasks"])) == 2
     # Without it, LangGraph runs a step's lone node in one task it reuses for the next: the
     # inline tracer then nests each node under the one before (why graph.py sets the bound).
-    plain = await toy_graph(None).ainvoke({})
+    plain = await toy_graph(None).ainvoke({}, context=ToyContext())
     assert len(set(plain["tasks"])) == 1
