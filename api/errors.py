@@ -48,7 +48,13 @@ def error_response(
 
 
 def _field_problem(error: dict) -> dict[str, str]:
-    location = [str(part) for part in error.get("loc", ()) if part != "body"]
+    # A union's members add tags such as "literal['up','down']" or "constrained-int" to the
+    # location; a user knows the field by its name (and list positions), not by those.
+    location = [
+        str(part)
+        for part in error.get("loc", ())
+        if part != "body" and (isinstance(part, int) or str(part).isidentifier())
+    ]
     if error.get("type") == "json_invalid":
         return {"field": "body", "message": "The request body is not valid JSON."}
     if not location and error.get("type") in ("model_attributes_type", "dict_type"):
@@ -56,7 +62,7 @@ def _field_problem(error: dict) -> dict[str, str]:
             "field": "body",
             "message": "Send a JSON object, with Content-Type: application/json.",
         }
-    message = error.get("msg", "is invalid")
+    message = error.get("msg", "is invalid").removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
         message = "Unknown field: remove it (see the schema at /docs)."
     elif error.get("type") == "string_pattern_mismatch":
@@ -67,7 +73,13 @@ def _field_problem(error: dict) -> dict[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [_field_problem(e) for e in exc.errors()]
+        # One problem per field: a union's members each say what they would accept.
+        by_field: dict[str, list[str]] = {}
+        for problem in map(_field_problem, exc.errors()):
+            said = by_field.setdefault(problem["field"], [])
+            if problem["message"] not in said:
+                said.append(problem["message"])
+        problems = [{"field": f, "message": "; or ".join(m)} for f, m in by_field.items()]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return error_response(request, 422, "invalid_request", summary, fields=problems)
 

@@ -66,6 +66,18 @@ async def test_invalid_feedback_names_the_field_and_the_fix(
     assert problem["field"] == field and says in problem["message"]
 
 
+@pytest.mark.parametrize(("value", "says"), [(6, "less than or equal to 5"), ("sideways", "'up'")])
+async def test_a_rating_out_of_range_is_told_by_the_fields_name_alone(
+    client: httpx.AsyncClient, value: object, says: str
+) -> None:
+    answer = await client.post(
+        "/feedback", json={"trace_id": TRACE, "value": value, "user_id": "a"}
+    )
+    [problem] = answer.json()["fields"]  # the union's two members: one problem, both rules
+    assert problem["field"] == "value" and says in problem["message"]
+    assert "'up' or 'down'" in problem["message"] and "; or " in problem["message"]
+
+
 async def test_a_malformed_trace_id_in_the_path_is_explained_too(
     client: httpx.AsyncClient,
 ) -> None:
