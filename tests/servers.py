@@ -4,13 +4,14 @@ to wait for them and for the traces they write. Loopback only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ import httpx
 import mlflow
 from mlflow.entities import Trace, TraceInfo
 from mlflow.tracing.constant import TraceMetadataKey
+
+from agent import tracking_server
 
 # A tracking server's settings for tests of its AI Gateway. Only the test's server is told these.
 GATEWAY_SERVER_ENV = {
@@ -323,3 +326,23 @@ def start_traced_apis(
             server.stop()
         raise
     return servers
+
+
+@contextlib.contextmanager
+def gateway_server(
+    work: Path, *, jobs: bool, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Server]]:
+    """A tracking server whose AI Gateway may call loopback providers, and the offline model
+    on its own port to be one: (the server's URL, the model). Both stop on exit."""
+    port = free_port()
+    process = tracking_server.start(port, work / "mlflow", jobs=jobs, env=env or GATEWAY_SERVER_ENV)
+    url = f"http://127.0.0.1:{port}"
+    model = None
+    try:
+        model = start_offline_model(work)  # while the MLflow server starts
+        tracking_server.wait_until_healthy(url, process, timeout_s=180)
+        yield url, model
+    finally:
+        tracking_server.stop(process)
+        if model is not None:
+            model.stop()

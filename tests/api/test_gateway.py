@@ -24,7 +24,6 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from mlflow.entities import Trace
 from mlflow.gateway.schemas import chat
 
-from agent import tracking_server
 from agent.llm import PROVIDER_ERROR_EVENT
 from agent.settings import BUNDLED_SOURCES
 from agent.sources import SourceLibrary
@@ -35,8 +34,7 @@ from tests.servers import (
     GATEWAY_SERVER_ENV,
     Server,
     create_gateway_endpoint,
-    free_port,
-    start_offline_model,
+    gateway_server,
     start_traced_apis,
     wait_for_trace,
 )
@@ -71,38 +69,30 @@ class Gateway:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     work = tmp_path_factory.mktemp("gateway")
-    port = free_port()
-    process = tracking_server.start(port, work / "mlflow", jobs=False, env=SERVER_ENV)
-    url = f"http://127.0.0.1:{port}"
-    model = None
     apis: list[Server] = []
-    try:
-        model = start_offline_model(work)  # while the MLflow server starts
-        tracking_server.wait_until_healthy(url, process, timeout_s=180)
-        endpoints = {
-            ENDPOINT: create_gateway_endpoint(url, ENDPOINT, model, PRICED_MODEL),
-            FALLING_BACK: create_gateway_endpoint(
-                url, FALLING_BACK, DEAD, "dead-model", fallbacks=[(model, "offline-writer")]
-            ),
-        }
-        names = [ENDPOINT, FALLING_BACK, UNKNOWN]
-        apis = start_traced_apis(
-            work, url, EXPERIMENT, [{"LLM_MODEL": f"gateway:{name}"} for name in names]
-        )
-        yield Gateway(
-            url,
-            model,
-            {name: str(endpoint["experiment_id"]) for name, endpoint in endpoints.items()},
-            dict(zip(names, apis, strict=True)),
-        )
-    finally:
-        for api in apis:  # all at once: each takes a second or two to shut down
-            api.process.terminate()
-        for api in apis:
-            api.stop()
-        tracking_server.stop(process)
-        if model is not None:
-            model.stop()
+    with gateway_server(work, jobs=False, env=SERVER_ENV) as (url, model):
+        try:
+            endpoints = {
+                ENDPOINT: create_gateway_endpoint(url, ENDPOINT, model, PRICED_MODEL),
+                FALLING_BACK: create_gateway_endpoint(
+                    url, FALLING_BACK, DEAD, "dead-model", fallbacks=[(model, "offline-writer")]
+                ),
+            }
+            names = [ENDPOINT, FALLING_BACK, UNKNOWN]
+            apis = start_traced_apis(
+                work, url, EXPERIMENT, [{"LLM_MODEL": f"gateway:{name}"} for name in names]
+            )
+            yield Gateway(
+                url,
+                model,
+                {name: str(endpoint["experiment_id"]) for name, endpoint in endpoints.items()},
+                dict(zip(names, apis, strict=True)),
+            )
+        finally:
+            for api in apis:  # all at once: each takes a second or two to shut down
+                api.process.terminate()
+            for api in apis:
+                api.stop()
 
 
 def chat_spans(trace: Trace) -> list[Any]:

@@ -36,15 +36,12 @@ from mlflow.genai.scorers import (
     list_scorers,
 )
 
-from agent import tracking_server
 from agent.settings import Settings
 from evals.judges import judges
 from tests.servers import (
-    GATEWAY_SERVER_ENV,
     Server,
     create_gateway_endpoint,
-    free_port,
-    start_offline_model,
+    gateway_server,
     wait_for_trace,
     writer_cli,
 )
@@ -76,19 +73,9 @@ class Judging:
 def judging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Judging]:
     """A tracking server with its job runner, and a gateway endpoint on the offline model."""
     work = tmp_path_factory.mktemp("monitor")
-    port = free_port()
-    process = tracking_server.start(port, work / "mlflow", jobs=True, env=GATEWAY_SERVER_ENV)
-    url = f"http://127.0.0.1:{port}"
-    model = None
-    try:
-        model = start_offline_model(work)  # while the MLflow server starts
-        tracking_server.wait_until_healthy(url, process, timeout_s=180)
+    with gateway_server(work, jobs=True) as (url, model):
         create_gateway_endpoint(url, ENDPOINT, model, "offline-writer")
         yield Judging(url, work, model)
-    finally:
-        tracking_server.stop(process)
-        if model is not None:
-            model.stop()
 
 
 def cli_env(judging: Judging) -> dict[str, str]:

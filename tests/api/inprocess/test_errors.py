@@ -32,21 +32,6 @@ WRITE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field", "says"), WRITE_CASES)
-async def test_an_invalid_write_names_the_field_and_the_fix(
-    client: httpx.AsyncClient, body: dict[str, Any], field: str, says: str
-) -> None:
-    answer = await client.post("/write", json=body)
-    assert answer.status_code == 422
-    error = answer.json()
-    assert error["error"] == "invalid_request"
-    [problem] = error["fields"]
-    assert problem["field"] == field and says in problem["message"]
-    assert "^" not in problem["message"]  # no regular expression
-    assert error["message"] == f"{field}: {problem['message']}"
-    assert error["request_id"] == answer.headers["X-Request-Id"]
-
-
 FEEDBACK_CASES = [
     ({"trace_id": "tr-123", "value": "up", "user_id": "ada"}, "trace_id", TRACE_RULE),
     ({"trace_id": TRACE.upper(), "value": "up", "user_id": "ada"}, "trace_id", TRACE_RULE),
@@ -56,14 +41,22 @@ FEEDBACK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field", "says"), FEEDBACK_CASES)
-async def test_invalid_feedback_names_the_field_and_the_fix(
-    client: httpx.AsyncClient, body: dict[str, Any], field: str, says: str
+@pytest.mark.parametrize(
+    ("path", "body", "field", "says"),
+    [("/write", *case) for case in WRITE_CASES] + [("/feedback", *case) for case in FEEDBACK_CASES],
+)
+async def test_an_invalid_body_names_the_field_and_the_fix(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], field: str, says: str
 ) -> None:
-    answer = await client.post("/feedback", json=body)
+    answer = await client.post(path, json=body)
     assert answer.status_code == 422
-    [problem] = answer.json()["fields"]
+    error = answer.json()
+    assert error["error"] == "invalid_request"
+    [problem] = error["fields"]
     assert problem["field"] == field and says in problem["message"]
+    assert "^" not in problem["message"]  # no regular expression
+    assert error["message"] == f"{field}: {problem['message']}"
+    assert error["request_id"] == answer.headers["X-Request-Id"]
 
 
 @pytest.mark.parametrize(("value", "says"), [(6, "less than or equal to 5"), ("sideways", "'up'")])
