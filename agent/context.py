@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage, convert_to_messages
-from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 from mlflow.entities.model_registry import PromptVersion
 
 from agent import briefs, tracing
 from agent.failures import Unwritable
-from agent.llm import tuned
-from agent.prompts import PromptSet
+from agent.llm import chat_model, tuned
+from agent.prompts import PromptBook, PromptSet
+from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Source
 
@@ -37,6 +37,10 @@ class Limits:
     max_output_tokens: int  # the bound on any answer (LLM_MAX_OUTPUT_TOKENS)
     context_tokens: int | None = None  # the model's window, when known
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(settings.llm_max_output_tokens, settings.llm_context_tokens)
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -47,19 +51,34 @@ class Bounds:
     editor_rounds: int = 2
     revisions: int = 2
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Bounds:
+        return cls(settings.max_research_rounds, settings.max_editor_rounds, settings.max_revisions)
+
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return sum(len(m.text) // CHARS_PER_TOKEN + 8 for m in messages) + PROMPT_ALLOWANCE_TOKENS
 
 
+def _settings() -> Settings:
+    from agent.settings import get_settings
+
+    return get_settings()
+
+
 @dataclass(frozen=True)
 class WriterContext:
-    llm: ChatOpenAI
-    prompts: PromptSet  # per request: the versions this run uses
-    library: SourceLibrary
-    research_tools: list[BaseTool]
-    limits: Limits
-    bounds: Bounds = Bounds()
+    """The run's model, prompts, sources and bounds. The app passes its own; a context built
+    with none (LangGraph Studio, `langgraph dev`) is the configuration in the environment."""
+
+    llm: ChatOpenAI = field(default_factory=lambda: chat_model(_settings()))
+    # Per request: the versions this run uses.
+    prompts: PromptSet = field(
+        default_factory=lambda: PromptBook.from_folder(_settings().prompts_dir).bundled()
+    )
+    library: SourceLibrary = field(default_factory=lambda: SourceLibrary(_settings().sources_dir))
+    limits: Limits = field(default_factory=lambda: Limits.from_settings(_settings()))
+    bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
 
     def prompt(
         self, name: str, *, output_tokens: int, streams: bool = False, **variables: Any

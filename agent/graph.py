@@ -23,9 +23,10 @@ from agent.context import Bounds, WriterContext
 from agent.nodes import coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
 from agent.state import ArticleState
-from agent.tools import EDITOR_TOOLS, skip_repeated_calls
+from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS, skip_repeated_calls
 
 Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleState, ArticleState]
+STEP_TIMEOUT_SECONDS: float = Settings.model_fields["step_timeout_seconds"].default
 
 
 # --- routing: which node runs next, from the state and the run's bounds ------------------
@@ -85,11 +86,11 @@ def tool_node(tools: list[BaseTool], messages_key: str) -> ToolNode:
     )
 
 
-def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
+def build_graph(step_timeout_seconds: float = STEP_TIMEOUT_SECONDS) -> Graph:
     graph = StateGraph(ArticleState, context_schema=WriterContext)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
-    graph.add_node("research_tools", tool_node(research_tools, "research_messages"))
+    graph.add_node("research_tools", tool_node(RESEARCH_TOOLS, "research_messages"))
     graph.add_node("coverage", coverage)
     graph.add_node("draft", draft)
     graph.add_node("review", review)
@@ -112,5 +113,12 @@ def build_graph(research_tools: list[BaseTool], settings: Settings) -> Graph:
     compiled = graph.compile(name="article-writer")
     # A bound on every step. It also makes LangGraph run each node in its own asyncio task,
     # which keeps autolog's inline tracer from nesting each node under the one before it.
-    compiled.step_timeout = settings.step_timeout_seconds
+    compiled.step_timeout = step_timeout_seconds
     return compiled
+
+
+# For LangGraph's own tools (`langgraph dev`, LangGraph Studio; see langgraph.json): the graph
+# with the default step bound. A run needs a WriterContext; built empty, it is the app's
+# configuration in the environment. The app builds its own graph
+# with STEP_TIMEOUT_SECONDS from its settings.
+graph = build_graph()

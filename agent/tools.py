@@ -14,13 +14,14 @@ from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, ToolException, tool
-from langgraph.prebuilt import InjectedState
+from langgraph.prebuilt import InjectedState, ToolRuntime
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
 from agent import citations
 from agent import readability as reading
-from agent.sources import Passage, SourceLibrary
+from agent.context import WriterContext
+from agent.sources import Passage
 from agent.state import Source
 
 MAX_K = 10
@@ -38,25 +39,32 @@ def _passage_json(passage: Passage, score: float | None = None) -> dict[str, Any
     return found
 
 
-def research_tools(library: SourceLibrary) -> list[BaseTool]:
-    @tool(response_format="content_and_artifact")
-    def search_sources(query: str, k: int = 5) -> tuple[str, list[dict[str, Any]]]:
-        """Search the source library. Returns up to k passages (1-10), most relevant first, each
-        with its source_id, document title, section and text."""
-        hits = library.search(query, max(1, min(k, MAX_K)))
-        found = [_passage_json(hit.passage, hit.score) for hit in hits]
-        return json.dumps(found, ensure_ascii=False), found
+@tool(response_format="content_and_artifact")
+def search_sources(
+    query: str, runtime: ToolRuntime[WriterContext], k: int = 5
+) -> tuple[str, list[dict[str, Any]]]:
+    """Search the source library. Returns up to k passages (1-10), most relevant first, each
+    with its source_id, document title, section and text."""
+    hits = runtime.context.library.search(query, max(1, min(k, MAX_K)))
+    found = [_passage_json(hit.passage, hit.score) for hit in hits]
+    return json.dumps(found, ensure_ascii=False), found
 
-    @tool(response_format="content_and_artifact")
-    def read_source(source_id: str) -> tuple[str, list[dict[str, Any]]]:
-        """Read a whole source document by the source_id that search_sources returned."""
-        doc = library.get(source_id)
-        if doc is None:
-            raise ToolException(f"No source has id {source_id!r}; use an id from search_sources.")
-        return doc.markdown, [_passage_json(p) for p in doc.passages]
 
-    read_source.handle_tool_error = True  # an unknown id goes back to the model as the answer
-    return [search_sources, read_source]
+@tool(response_format="content_and_artifact")
+def read_source(
+    source_id: str, runtime: ToolRuntime[WriterContext]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Read a whole source document by the source_id that search_sources returned."""
+    doc = runtime.context.library.get(source_id)
+    if doc is None:
+        raise ToolException(f"No source has id {source_id!r}; use an id from search_sources.")
+    return doc.markdown, [_passage_json(p) for p in doc.passages]
+
+
+read_source.handle_tool_error = True  # an unknown id goes back to the model as the answer
+# The library each run searches is its context's (`runtime`, which LangGraph injects and
+# leaves out of the schema the model sees), so one list serves every run and the module graph.
+RESEARCH_TOOLS: list[BaseTool] = [search_sources, read_source]
 
 
 REPEATED = "Already done: this exact call was made earlier; use its result."

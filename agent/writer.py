@@ -33,7 +33,6 @@ from agent.request import DEFAULTS, WriteRequest
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleState
-from agent.tools import research_tools
 from agent.versions import APP_VERSION, AgentVersion
 
 log = logging.getLogger(__name__)
@@ -62,20 +61,16 @@ class ArticleWriter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         library = SourceLibrary(settings.sources_dir)
-        tools = research_tools(library)
         self.prompts = PromptCatalog(settings)
         self.context = WriterContext(
             llm=chat_model(settings),
             prompts=self.prompts.book.bundled(),
             library=library,
-            research_tools=tools,
-            limits=Limits(settings.llm_max_output_tokens, settings.llm_context_tokens),
-            bounds=Bounds(
-                settings.max_research_rounds, settings.max_editor_rounds, settings.max_revisions
-            ),
+            limits=Limits.from_settings(settings),
+            bounds=Bounds.from_settings(settings),
         )
         self._window_asked = settings.llm_context_tokens is not None
-        self.graph = build_graph(tools, settings)
+        self.graph = build_graph(settings.step_timeout_seconds)
         self.version = AgentVersion(settings, self.graph)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 

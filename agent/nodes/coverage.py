@@ -26,7 +26,9 @@ async def coverage(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
         # The library does hold sources on the topic, but research missed them (a small model
         # searched for the wrong thing): search the topic itself before saying no.
         history: list[BaseMessage] = list(state.get("research_messages") or [])
-        searched = await search_questions(ctx, [state["topic"]], history, "missed_the_topic")
+        searched = await search_questions(
+            runtime, state, [state["topic"]], history, "missed_the_topic"
+        )
         update["research_messages"] = searched
         found, sources, outline = grounding.assess(
             ctx.library, state["topic"], state["outline"], collect_sources(history + searched)

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
+from langgraph.config import get_config
+from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
 from agent import briefs, tracing
 from agent.context import WriterContext
 from agent.state import ArticleState, Source, SourcePassage
+from agent.tools import RESEARCH_TOOLS, search_sources
 
 MAX_SOURCES = 8
 MAX_PASSAGES_PER_SOURCE = 5
@@ -40,13 +43,13 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
         # message is a tool result, so the graph moves on).
         tracing.record_event(FALLBACK_EVENT, reason="context_full", searches=0)
         return {"sources": collect_sources(history)}
-    response = await llm.bind_tools(ctx.research_tools).ainvoke(history + new)
+    response = await llm.bind_tools(RESEARCH_TOOLS).ainvoke(history + new)
     rounds = state.get("research_rounds", 0) + (1 if response.tool_calls else 0)
     messages: list[BaseMessage] = [*new, response]
     if not response.tool_calls and not collect_sources(history):
         reason = "no_tool_calls" if not _searched(history) else "nothing_found"
         messages += await search_questions(
-            ctx, state["outline"].research_questions, history, reason
+            runtime, state, state["outline"].research_questions, history, reason
         )
     return {
         "research_messages": messages,
@@ -56,7 +59,11 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
 
 
 async def search_questions(
-    ctx: WriterContext, questions: list[str], history: list[BaseMessage], reason: str
+    runtime: Runtime[WriterContext],
+    state: ArticleState,
+    questions: list[str],
+    history: list[BaseMessage],
+    reason: str,
 ) -> list[BaseMessage]:
     """Searches each question not yet searched, as the app's own tool calls (the model
     stopped without evidence, or missed the topic); `reason` goes on the trace."""
@@ -68,10 +75,9 @@ async def search_questions(
         if call["name"] == "search_sources"
     }
     wanted = [q for q in dict.fromkeys(questions) if q.strip().lower() not in searched]
-    search = next(t for t in ctx.research_tools if t.name == "search_sources")
     calls = [
         ToolCall(
-            name=search.name,
+            name=search_sources.name,
             args={"query": q, "k": FALLBACK_K},
             id=f"fallback-{i}",
             type="tool_call",
@@ -81,8 +87,27 @@ async def search_questions(
     tracing.record_event(FALLBACK_EVENT, reason=reason, searches=len(calls))
     # Written as the tool calls they are, so the conversation and the trace read as usual.
     made = AIMessage(content="", tool_calls=calls, name="research_fallback")
-    results: list[BaseMessage] = [await search.ainvoke(call) for call in calls]
+    results: list[BaseMessage] = [
+        await search_sources.ainvoke(
+            {**call, "args": {**call["args"], "runtime": tool_runtime(runtime, state, call)}}
+        )
+        for call in calls
+    ]
     return [made, *results]
+
+
+def tool_runtime(
+    runtime: Runtime[WriterContext], state: ArticleState, call: ToolCall
+) -> ToolRuntime[WriterContext, ArticleState]:
+    """What LangGraph's ToolNode would hand the tool, for a call the app makes itself."""
+    return ToolRuntime(
+        state=state,
+        context=runtime.context,
+        config=get_config(),
+        stream_writer=runtime.stream_writer,
+        tool_call_id=call["id"],
+        store=runtime.store,
+    )
 
 
 def _searched(history: list[BaseMessage]) -> bool:

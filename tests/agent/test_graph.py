@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph.state import CompiledStateGraph
 
-from agent.context import Bounds
+from agent.context import Bounds, WriterContext
 from agent.graph import after_coverage, after_research, after_review
+from agent.settings import Settings
 from agent.state import Coverage, ReviewVerdict
 
+ROOT = Path(__file__).resolve().parents[2]
 BOUNDS = Bounds(research_rounds=3, editor_rounds=2, revisions=2)
 CALLS_A_TOOL = AIMessage("", tool_calls=[{"name": "search_sources", "args": {}, "id": "1"}])
 ANSWERS = AIMessage("done")
@@ -70,3 +77,24 @@ def test_review_edits_with_tools_then_revises_within_its_bound_or_finalizes(
         "revisions": revisions,
     }
     assert after_review(state, bounds) == then
+
+
+def test_langgraph_json_names_the_module_graph_and_it_writes_an_article(
+    offline_settings: Settings,
+) -> None:
+    """What `langgraph dev` and LangGraph Studio load: the path in langgraph.json, run here with
+    a context built as Studio builds it, from nothing but the environment."""
+    config = json.loads((ROOT / "langgraph.json").read_text())
+    path, name = config["graphs"]["article-writer"].split(":")
+    spec = importlib.util.spec_from_file_location("studio_graph", ROOT / path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loaded = getattr(module, name)
+    assert isinstance(loaded, CompiledStateGraph) and loaded.name == "article-writer"
+    assert set(loaded.get_graph().nodes) >= {"plan", "research", "coverage", "finalize"}
+
+    state = {"topic": "How honeybees pollinate crops", "audience": "gardeners"}
+    state |= {"tone": "clear", "target_words": 300}
+    final = asyncio.run(loaded.ainvoke(state, context=WriterContext()))
+    assert final["article"].references and final["article"].word_count > 150

@@ -3,24 +3,31 @@ import json
 from agent.settings import BUNDLED_SOURCES
 from agent.sources import SourceLibrary
 from agent.state import Source
-from agent.tools import EDITOR_TOOLS, research_tools
+from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
+from tests.agent.runs import tool_runtime
 
 
 async def test_research_tools_answer_json_and_keep_the_hits_as_artifact() -> None:
-    search, read = research_tools(SourceLibrary(BUNDLED_SOURCES))
+    search, read = RESEARCH_TOOLS
+    runtime = tool_runtime(SourceLibrary(BUNDLED_SOURCES))
     message = await search.ainvoke(
         {
             "type": "tool_call",
             "id": "1",
             "name": "search_sources",
-            "args": {"query": "coral bleaching", "k": 3},
+            "args": {"query": "coral bleaching", "k": 3, "runtime": runtime},
         }
     )
     hits = json.loads(message.content)
     assert len(hits) == 3 and message.artifact == hits
     assert hits[0]["source_id"] == "coral-reefs"
     missing = await read.ainvoke(
-        {"type": "tool_call", "id": "2", "name": "read_source", "args": {"source_id": "nope"}}
+        {
+            "type": "tool_call",
+            "id": "2",
+            "name": "read_source",
+            "args": {"source_id": "nope", "runtime": runtime},
+        }
     )
     assert "No source has id 'nope'" in missing.content
 

@@ -25,11 +25,9 @@ from mlflow.entities import Trace
 from mlflow.gateway.schemas import chat
 
 from agent.llm import PROVIDER_ERROR_EVENT
-from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from agent.state import Outline
 from agent.structured import response_format
-from agent.tools import EDITOR_TOOLS, research_tools
+from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
 from tests.servers import (
     GATEWAY_SERVER_ENV,
     Server,
@@ -52,10 +50,7 @@ PRICED_MODEL = "gpt-4o-mini"
 # tests read them without waiting.
 SERVER_ENV = {**GATEWAY_SERVER_ENV, "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false"}
 # What the nodes offer the model, as LangChain writes it on the wire.
-APP_TOOLS = [
-    convert_to_openai_tool(t)
-    for t in [*research_tools(SourceLibrary(BUNDLED_SOURCES)), *EDITOR_TOOLS]
-]
+APP_TOOLS = [convert_to_openai_tool(t) for t in [*RESEARCH_TOOLS, *EDITOR_TOOLS]]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from agent.nodes.research import collect_sources
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Outline, ReviewVerdict, Section, Source
-from agent.tools import research_tools
+from agent.tools import RESEARCH_TOOLS
 from offline_model import tokens
 from offline_model.server import (
     DEFAULT_CONTEXT_TOKENS,
@@ -30,6 +30,7 @@ from offline_model.server import (
     OVERLONG_REPEATS,
     create_app,
 )
+from tests.agent.runs import tool_runtime
 
 OUTLINE = Outline(
     title="Honeybees at Work",
@@ -158,7 +159,7 @@ async def test_plain_and_streamed_answers_match_and_count_tokens(llm, library) -
 
 
 async def test_tool_calls_come_from_the_research_questions(llm, library) -> None:
-    tools = research_tools(library)
+    tools = RESEARCH_TOOLS
     prompt = [HumanMessage(briefs.list_block(["bee colony life", "crop pollination"], "questions"))]
     answer = await llm.bind_tools(tools).ainvoke(prompt)
     assert [(c["name"], c["args"]["query"]) for c in answer.tool_calls] == [
@@ -325,10 +326,11 @@ async def test_bad_tool_args_are_calls_the_tools_cannot_serve(client, library) -
         for c in choice["message"]["tool_calls"]
     ]
     assert calls == [("search_sources", {"q": 3}), ("read_source", {"source_id": "no-such-source"})]
-    search, read = research_tools(library)
+    search, read = RESEARCH_TOOLS
+    runtime = tool_runtime(library)
     with pytest.raises(ValidationError):  # no query
-        search.invoke(calls[0][1])
-    assert "No source has id" in read.invoke(calls[1][1])
+        search.invoke({**calls[0][1], "runtime": runtime})
+    assert "No source has id" in read.invoke({**calls[1][1], "runtime": runtime})
 
 
 async def test_length_cuts_the_answer_to_half(client, library) -> None:
