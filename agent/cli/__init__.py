@@ -1,0 +1,32 @@
+"""`writer`: write an article, serve the API, or start MLflow and the API together.
+
+writer write "How honeybees pollinate crops"   one article in this process, traced
+writer serve                                   the API (uvicorn)
+writer up                                      MLflow server + prompts sync + API: `make run`
+writer offline-model --port 8100               the offline model on its own port
+writer prompts sync [--alias A] [--dry-run]    register changed prompt files, move the alias
+writer prompts promote staging production      move one alias to where another points
+writer prompts set-alias NAME ALIAS VERSION    point an alias at a version (roll back)
+writer prompts list | diff NAME V1 V2          what the registry holds
+writer eval [--limit N] [--compare RUN_ID]     evaluate the golden set; exit 1 below the bars
+writer monitor --endpoint NAME                 scheduled LLM judges on new traces
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from agent.cli import evaluation, prompts, serving, write
+from agent.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="writer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    runners = {}  # each command's module adds its parser and says what runs it
+    for module in (write, serving, evaluation, prompts):
+        runners.update(module.add(commands))
+    args = parser.parse_args(argv)
+    return runners[args.command](args, Settings())

@@ -1,0 +1,117 @@
+"""`writer serve`, `writer up` (MLflow and the API together: `make run`), `writer offline-model`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from agent.cli.prompts import sync_prompts, use_mlflow
+from agent.settings import Settings
+
+
+def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+    commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
+    commands.add_parser("up", help="start an MLflow server and the API (MLFLOW_PORT, API_PORT)")
+    offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")
+    offline.add_argument("--port", type=int, default=8100)
+    offline.add_argument("--host", default="127.0.0.1")
+
+    def serve(args: argparse.Namespace, settings: Settings) -> int:
+        _serve(settings)
+        return 0
+
+    def offline_model(args: argparse.Namespace, settings: Settings) -> int:
+        _offline_model(args.port, args.host, settings.offline_token_delay_ms)
+        return 0
+
+    return {
+        "serve": serve,
+        "up": lambda args, settings: _up(settings),
+        "offline-model": offline_model,
+    }
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        # On SIGTERM, requests in flight get this long to finish before they are cancelled
+        # (their traces then say so); queued traces are written after either way.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def _up(settings: Settings) -> int:
+    from agent import tracking_server
+    from agent.prompts import PromptFileError
+
+    host = "127.0.0.1"
+    for name, port in (("MLFLOW_PORT", settings.mlflow_port), ("API_PORT", settings.api_port)):
+        if not _port_free(host, port):
+            print(f"error: port {port} is in use; set {name} to a free port", file=sys.stderr)
+            return 2
+    mlflow_url = f"http://{host}:{settings.mlflow_port}"
+    # uvicorn re-raises the SIGTERM it shut down on; as an interrupt it lets `finally` below
+    # stop the MLflow server too, instead of leaving it running.
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"Starting MLflow at {mlflow_url} (data in {settings.mlflow_data_dir}/)...", flush=True)
+    server = tracking_server.start(
+        settings.mlflow_port,
+        settings.mlflow_data_dir,
+        host,
+        catalog_uri=settings.mlflow_model_catalog_uri,
+    )
+    try:
+        tracking_server.wait_until_healthy(mlflow_url, server)
+        api_settings = settings.model_copy(
+            update={
+                "mlflow_tracking_uri": mlflow_url,
+                "mlflow_registry_uri": None,
+                "api_host": host,
+            }
+        )
+        print("Syncing prompts/ into the registry:")
+        use_mlflow(api_settings)
+        try:
+            sync_prompts(api_settings, alias=None, dry_run=False)
+        except PromptFileError as exc:  # the API still starts, and /ready says what is wrong
+            print(f"error: {exc}; nothing was registered", file=sys.stderr)
+        api_url = f"http://{host}:{settings.api_port}"
+        print(f"\n  MLflow UI   {mlflow_url}\n  API         {api_url}   (docs: {api_url}/docs)\n")
+        print(
+            f"  Try:  curl -s -X POST {api_url}/write -H 'Content-Type: application/json' "
+            '-d \'{"topic": "How honeybees pollinate crops"}\'\n',
+            flush=True,
+        )
+        _serve(api_settings)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tracking_server.stop(server)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _offline_model(port: int, host: str, delay_ms: float) -> None:
+    import uvicorn
+
+    from offline_model.server import create_app
+
+    uvicorn.run(create_app(delay_ms), host=host, port=port)

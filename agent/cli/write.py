@@ -1,0 +1,113 @@
+"""`writer write`: one article in this process, traced, with its progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from agent.events import Event
+from agent.request import DEFAULTS, TARGET_WORDS, topic_problem
+from agent.settings import Settings
+
+
+def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+    write = commands.add_parser("write", help="write one article and print it")
+    write.add_argument("topic")
+    write.add_argument("--audience", default=DEFAULTS.audience)
+    write.add_argument("--tone", default=DEFAULTS.tone)
+    low, high = TARGET_WORDS
+    write.add_argument(
+        "--words", type=int, default=DEFAULTS.target_words, help=f"target length ({low}-{high})"
+    )
+    write.add_argument("--json", action="store_true", help="print the article as JSON")
+    write.add_argument(
+        "--stream",
+        action="store_true",
+        help="show tool calls and the article's text as they happen",
+    )
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        if problem := topic_problem(args.topic):
+            write.error(problem)
+        return asyncio.run(_write(args, settings))
+
+    return {"write": run}
+
+
+def _progress(stream: bool) -> Callable[[Event], None]:
+    """Prints each node as it ends (and, streaming, the article's text as it is written)."""
+    writing: list[str | None] = [None]
+
+    def show(event: Event) -> None:
+        data = event.data
+        if event.kind == "token":
+            if writing[0] != data["node"]:
+                writing[0] = data["node"]
+                print(f"\n--- {data['node']} ---", file=sys.stderr)
+            print(data["text"], end="", file=sys.stderr, flush=True)
+        elif event.kind == "node" and data["status"] == "end":
+            if writing[0]:
+                print(file=sys.stderr)
+                writing[0] = None
+            numbers = ", ".join(f"{k} {v}" for k, v in data["state"].items() if k != "iteration")
+            print(f"  {data['node']:<15} {numbers}", file=sys.stderr, flush=True)
+        elif event.kind == "tool" and data["status"] == "start" and not stream:
+            return
+        elif event.kind == "tool" and data["status"] == "start":
+            print(f"  {'':<15} -> {data['tool']}({_args(data['args'])})", file=sys.stderr)
+
+    return show
+
+
+def _args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
+
+
+async def _write(args: argparse.Namespace, settings: Settings) -> int:
+    from agent import tracing
+    from agent.failures import WriteFailed
+    from agent.request import WriteRequest
+    from agent.writer import ArticleWriter
+
+    tracing.configure(settings)
+    connection = tracing.TrackingConnection(settings)
+    if settings.tracing_enabled and not await connection.check():
+        print(f"warning: {connection.problem}; the trace will not be stored", file=sys.stderr)
+    writer = ArticleWriter(settings)
+    if settings.tracing_enabled and connection.experiment_id:
+        await writer.version.check()  # the trace names the agent version that wrote it
+    if not await writer.prompts.check():
+        print(f"note: {writer.prompts.problem}", file=sys.stderr)
+    request = WriteRequest(
+        topic=args.topic, audience=args.audience, tone=args.tone, target_words=args.words
+    )
+    print(f"Writing about {args.topic!r} with {settings.model_name}...", file=sys.stderr)
+    try:
+        result = await writer.write(request, on_event=_progress(args.stream), tokens=args.stream)
+    except WriteFailed as exc:
+        print(f"error: {exc.code}: {exc} (trace {exc.trace_id})", file=sys.stderr)
+        return 1
+    finally:
+        tracing.flush()
+    if args.json:
+        print(json.dumps({"article": result.article.model_dump(), "trace_id": result.trace_id}))
+    else:
+        print(result.article.markdown)
+        print("\nReferences")
+        for ref in result.article.references:
+            print(f"  [{ref.n}] {ref.title} ({ref.source_id})")
+        for note in result.article.notes:
+            print(f"note: {note}", file=sys.stderr)
+    usage = result.usage
+    print(
+        f"\n{result.article.word_count} words, {usage.total_tokens} tokens "
+        f"({usage.input_tokens} in, {usage.output_tokens} out), {result.duration_ms} ms",
+        file=sys.stderr,
+    )
+    link = connection.trace_url(result.trace_id) or f"trace id {result.trace_id}"
+    print(f"Trace: {link}", file=sys.stderr)
+    return 0
