@@ -134,7 +134,10 @@ class AgentVersion:
             )
         else:
             mlflow.set_logged_model_tags(model.model_id, self._tags())
-        self._log_diagram(model.model_id)
+        try:
+            self._log_diagram(model.model_id)
+        except Exception as exc:  # the version stands without its picture
+            log.warning("could not log the graph diagram: %s", type(exc).__name__)
         self.model_id, self.name = model.model_id, name
         log.info("agent version %s (%s)", name, model.model_id)
         return model.model_id
@@ -185,4 +188,9 @@ def diagram(graph: Any) -> dict[str, bytes]:
     """The graph as LangGraph draws it: Mermaid source, and a PNG rendered here by Graphviz
     (pygraphviz bundles it), with no web rendering service."""
     drawing = graph.get_graph()
-    return {"graph.mmd": drawing.draw_mermaid().encode(), "graph.png": drawing.draw_png()}
+    files = {"graph.mmd": drawing.draw_mermaid().encode()}
+    try:
+        files["graph.png"] = drawing.draw_png()
+    except Exception as exc:  # Graphviz missing or failing (no fonts): the Mermaid source stays
+        log.warning("could not draw the graph as PNG: %s", type(exc).__name__)
+    return files

@@ -57,3 +57,19 @@ def test_prompt_tags_say_which_version_each_prompt_serves() -> None:
         "prompt.article-plan": "3",
         "prompt.article-draft": "bundled",
     }
+
+
+def test_a_diagram_that_cannot_be_drawn_leaves_the_mermaid_and_the_version(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container without fonts or Graphviz still registers its version."""
+    from langchain_core.runnables.graph import Graph
+
+    def broken(self: Graph, *args: object, **kwargs: object) -> bytes:
+        raise OSError("no fonts")
+
+    monkeypatch.setattr(Graph, "draw_png", broken)
+    version = version_of(store)
+    model_id = version.activate()
+    listed = mlflow.MlflowClient().list_logged_model_artifacts(model_id, "diagram")
+    assert {Path(f.path).name for f in listed} == {"graph.mmd"}
