@@ -1,0 +1,49 @@
+"""Turning tracing on: MLflow's own settings from `Settings`, autolog, the span processors."""
+
+from __future__ import annotations
+
+import os
+
+import mlflow
+
+from agent.settings import Settings
+from agent.tracing.export import EXPORT_FAILURES
+from agent.tracing.processors import describe_cancellation, drop_token_events, redactor
+
+# MLflow's own settings that the app sets from `Settings`, so they too have one home.
+# The HTTP ones bound how long the background exporter keeps retrying a tracking server that
+# is down (MLflow's defaults retry for minutes).
+MLFLOW_ENV = {
+    "MLFLOW_TRACE_TIMEOUT_SECONDS": "mlflow_trace_timeout_seconds",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "mlflow_http_max_retries",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "mlflow_http_timeout_seconds",
+    "MLFLOW_MODEL_CATALOG_URI": "mlflow_model_catalog_uri",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE": "mlflow_trace_span_batch_size",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS": "mlflow_trace_batch_interval_ms",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS": "mlflow_trace_export_workers",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE": "mlflow_trace_queue_size",
+    "MLFLOW_TRACE_EXTRACT_ATTACHMENTS": "mlflow_trace_extract_attachments",
+    "MLFLOW_TRACE_SAMPLING_RATIO": "mlflow_trace_sampling_ratio",
+}
+
+
+def configure(settings: Settings) -> None:
+    """Points MLflow at the tracking server and turns on LangChain autologging."""
+    for env, attr in MLFLOW_ENV.items():
+        value = getattr(settings, attr)
+        if value is not None:
+            os.environ[env] = str(value).lower() if isinstance(value, bool) else str(value)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.registry_uri)
+    if not settings.tracing_enabled:
+        mlflow.langchain.autolog(disable=True)
+        mlflow.tracing.disable()
+        return
+    mlflow.tracing.enable()
+    # Inline tracer: manual spans opened inside a node nest under that node.
+    mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
+    processors = [redactor(settings.secrets()), describe_cancellation]
+    if not settings.trace_token_events:
+        processors.append(drop_token_events)
+    mlflow.tracing.configure(span_processors=processors)
+    EXPORT_FAILURES.watch()
