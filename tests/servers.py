@@ -346,3 +346,25 @@ def gateway_server(
         tracking_server.stop(process)
         if model is not None:
             model.stop()
+
+
+def traces_linked_to(
+    mlflow_url: str, experiment_id: str, prompt: str, trace_id: str, timeout_s: float = 30
+) -> set[str]:
+    """Ids of the experiment's traces linked to `prompt` ('name/version'), once `trace_id` is
+    among them or the time is up. MLflow links a prompt version to a trace in the background,
+    after the trace is stored. Newest first: other tests fill the same experiment."""
+    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = client.search_traces(
+            locations=[experiment_id],
+            filter_string=f"prompt = '{prompt}'",
+            order_by=["timestamp_ms DESC"],
+            max_results=100,
+            include_spans=False,
+        )
+        ids = {t.info.trace_id for t in found}
+        if trace_id in ids or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.5)

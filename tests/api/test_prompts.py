@@ -6,11 +6,17 @@ import shutil
 from pathlib import Path
 
 import httpx
-import mlflow
 import pytest
 
 from agent.settings import BUNDLED_PROMPTS
-from tests.servers import Server, free_port, start_traced_api, wait_for_trace, writer_cli
+from tests.servers import (
+    Server,
+    free_port,
+    start_traced_api,
+    traces_linked_to,
+    wait_for_trace,
+    writer_cli,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +55,10 @@ def test_a_request_can_try_another_alias(api: Server, mlflow_url: str, staging_d
 
     trace = wait_for_trace(mlflow_url, staged.json()["trace_id"])
     assert trace.info.tags["prompt.alias"] == "staging"
-    found = mlflow.MlflowClient(tracking_uri=mlflow_url).search_traces(
-        locations=[trace.info.experiment_id],
-        filter_string=f"prompt = 'article-draft/{staging_draft}'",
+    linked = traces_linked_to(
+        mlflow_url, trace.info.experiment_id, f"article-draft/{staging_draft}", trace.info.trace_id
     )
-    assert [t.info.trace_id for t in found] == [trace.info.trace_id]
+    assert linked == {trace.info.trace_id}  # the only article written with the staged draft
 
     default = httpx.post(f"{api.url}/write", json={"topic": "Green roofs"}, timeout=60)
     assert prompts_of(default.json())["article-draft"] == (1, "production")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
-import mlflow
 from mlflow.entities import Trace
 
-from tests.servers import Server, wait_for_trace
+from tests.servers import Server, traces_linked_to, wait_for_trace
 
 NODES_ALWAYS_RUN = (
     "plan",
@@ -118,22 +116,10 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
     assert trace.info.tags["prompt.source"] == "registry"
     linked = json.loads(trace.info.tags["mlflow.linkedPrompts"])
     assert {"name": "article-plan", "version": "1"} in linked
-    # MLflow links prompts to a trace in the background, after the trace is stored: poll. The
-    # session's other tests (the fuzzer) fill this experiment too: newest first.
-    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
-    deadline = time.monotonic() + 30
-    while True:
-        found = client.search_traces(
-            locations=[trace.info.experiment_id],
-            filter_string="prompt = 'article-plan/1'",
-            order_by=["timestamp_ms DESC"],
-            max_results=100,
-            include_spans=False,
-        )
-        if body["trace_id"] in {t.info.trace_id for t in found} or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert body["trace_id"] in {t.info.trace_id for t in found}
+    linked = traces_linked_to(
+        mlflow_url, trace.info.experiment_id, "article-plan/1", body["trace_id"]
+    )
+    assert body["trace_id"] in linked
 
 
 async def test_concurrent_requests_get_separate_traces(api: Server, mlflow_url: str) -> None:
