@@ -10,10 +10,10 @@ from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_openai import ChatOpenAI
 from mlflow.entities.model_registry import PromptVersion
 
-from agent import briefs, tracing
+from agent import tracing
 from agent.failures import Unwritable
 from agent.llm import chat_model, tuned
-from agent.prompts import PromptBook, PromptSet
+from agent.prompts import NodePrompt, PromptBook, PromptSet, blocks
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Source
@@ -74,16 +74,19 @@ class WriterContext:
     llm: ChatOpenAI = field(default_factory=lambda: chat_model(_settings()))
     # Per request: the versions this run uses.
     prompts: PromptSet = field(
-        default_factory=lambda: PromptBook.from_folder(_settings().prompts_dir).bundled()
+        default_factory=lambda: PromptSet.bundled(PromptBook.from_folder(_settings().prompts_dir))
     )
     library: SourceLibrary = field(default_factory=lambda: SourceLibrary(_settings().sources_dir))
     limits: Limits = field(default_factory=lambda: Limits.from_settings(_settings()))
     bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
 
     def prompt(
-        self, name: str, *, output_tokens: int, streams: bool = False, **variables: Any
+        self, prompt: NodePrompt, *, output_tokens: int, streams: bool = False, **variables: Any
     ) -> tuple[ChatOpenAI, list[BaseMessage]]:
         """The model tuned by the prompt's own settings, and the prompt's messages, filled in.
+
+        `variables` are exactly the ones the prompt's contract names (`agent.prompts.contracts`):
+        the prompt files were checked against that contract, so a node must keep it too.
 
         `output_tokens`: what the node's answer needs; the prompt's own `max_tokens`, then
         LLM_MAX_OUTPUT_TOKENS, may lower it. `streams`: the node writes the article's text,
@@ -91,6 +94,11 @@ class WriterContext:
         sources is rendered here, with passages left out, last ones first, until the prompt
         fits the model's context; sources keep their numbers, so citations stay valid.
         """
+        name = prompt.name
+        if set(variables) != prompt.variables:
+            raise TypeError(
+                f"{name} takes {sorted(prompt.variables)}, the node gave {sorted(variables)}"
+            )
         version: PromptVersion = self.prompts.get(name)
         config = dict(version.model_config or {})
         bound = min(
@@ -110,7 +118,7 @@ class WriterContext:
                 Source(id=s.id, title=s.title, passages=p)
                 for s, p in zip(sources, passages, strict=True)
             ]
-            filled = {**variables, "sources": briefs.sources_block(trimmed)}
+            filled = {**variables, "sources": blocks.sources_block(trimmed)}
             messages = convert_to_messages(version.format(**filled))
             if self.fits(messages, bound) or not any(passages):
                 break

@@ -7,11 +7,12 @@ The API adds an id and the trace id to each, and ends the stream with `done` or 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langgraph.types import StreamMode
 
 from agent.tracing import state_attributes
 
@@ -84,3 +85,35 @@ def token(chunk: BaseMessage, metadata: dict[str, Any]) -> Event | None:
     if node in WRITING_NODES and isinstance(chunk, AIMessageChunk) and chunk.text:
         return Event("token", {"node": node, "text": chunk.text})
     return None
+
+
+def stream_modes(tokens: bool) -> list[StreamMode]:
+    """What `relay` reads of a run: node starts, state updates, the state, and the article's
+    tokens when a listener wants them (the model then streams)."""
+    modes: list[StreamMode] = ["tasks", "updates", "values"]
+    return [*modes, "messages"] if tokens else modes
+
+
+async def relay(
+    parts: AsyncIterator[Any], emit: EventHook, usage: Callable[[], dict[str, int]]
+) -> dict[str, Any]:
+    """Turns a graph's stream (`stream_modes`) into events; returns the final state.
+
+    `usage` reads the token counts so far, reported after every node.
+    """
+    state: dict[str, Any] = {}
+    async for part in parts:
+        mode, chunk = cast(tuple[str, Any], part)
+        if mode == "values":
+            state = chunk
+        elif mode == "tasks" and "input" in chunk:  # a node starts
+            for event in node_started(chunk["name"], state):
+                emit(event)
+        elif mode == "updates":
+            for node, update in chunk.items():
+                for event in node_finished(node, update or {}, state):
+                    emit(event)
+                emit(Event("usage", usage()))
+        elif mode == "messages" and (said := token(*chunk)):
+            emit(said)
+    return state

@@ -22,10 +22,10 @@ from agent import internals
 from agent.context import Bounds, WriterContext
 from agent.nodes import coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
-from agent.state import ArticleState
+from agent.state import ArticleInput, ArticleState
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS, skip_repeated_calls
 
-Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleState, ArticleState]
+Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleInput, ArticleState]
 STEP_TIMEOUT_SECONDS: float = Settings.model_fields["step_timeout_seconds"].default
 
 
@@ -87,7 +87,7 @@ def tool_node(tools: list[BaseTool], messages_key: str) -> ToolNode:
 
 
 def build_graph(step_timeout_seconds: float = STEP_TIMEOUT_SECONDS) -> Graph:
-    graph = StateGraph(ArticleState, context_schema=WriterContext)
+    graph = StateGraph(ArticleState, context_schema=WriterContext, input_schema=ArticleInput)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
     graph.add_node("research_tools", tool_node(RESEARCH_TOOLS, "research_messages"))

@@ -11,6 +11,9 @@ from pathlib import Path
 import bm25s
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
+from pydantic import BaseModel, ConfigDict
+
+from agent.citations import count_words
 
 SUFFIXES = (".md", ".markdown", ".txt")
 # Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
@@ -30,9 +33,15 @@ REQUEST_WORDS = frozenset(
 WORD = re.compile(r"[a-z]+")
 
 
-@dataclass(frozen=True)
-class Passage:
-    id: str  # "<source_id>#<n>"
+class Passage(BaseModel):
+    """A piece of one document: what search ranks, research keeps and the article cites.
+
+    The one shape of a passage: the search tools return it as JSON, the state's sources hold it,
+    and the prompt blocks render it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
     source_id: str
     title: str
     section: str
@@ -177,7 +186,7 @@ def parse_document(doc_id: str, path: Path) -> Document:
 
     passages: list[Passage] = []
     for section_name, chunk in _merge_paragraphs(blocks):
-        passages.append(Passage(f"{doc_id}#{len(passages)}", doc_id, title, section_name, chunk))
+        passages.append(Passage(source_id=doc_id, title=title, section=section_name, text=chunk))
     return Document(doc_id, title, tuple(passages))
 
 
@@ -187,7 +196,7 @@ def _merge_paragraphs(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for section, paragraph in blocks:
         if merged and merged[-1][0] == section:
             joined = f"{merged[-1][1]}\n\n{paragraph}"
-            if len(joined.split()) <= MAX_PASSAGE_WORDS:
+            if count_words(joined) <= MAX_PASSAGE_WORDS:
                 merged[-1] = (section, joined)
                 continue
         merged.append((section, paragraph))

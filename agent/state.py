@@ -8,6 +8,8 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
+from agent.sources import Passage
+
 
 class Section(BaseModel):
     heading: str = Field(description="Section heading as it will appear in the article.")
@@ -29,17 +31,12 @@ class ReviewVerdict(BaseModel):
     issues: list[str] = Field(default_factory=list, description="Concrete, fixable problems.")
 
 
-class SourcePassage(BaseModel):
-    section: str
-    text: str
-
-
 class Source(BaseModel):
     """A document research used; the article cites it as [n], n being its 1-based position."""
 
     id: str
     title: str
-    passages: list[SourcePassage]
+    passages: list[Passage]  # those research saw, best first
 
 
 class Scored(BaseModel):
@@ -86,25 +83,31 @@ class Article(BaseModel):
     )
 
 
-class ArticleState(TypedDict, total=False):
-    # the request
-    topic: str
-    audience: str
+class ArticleInput(TypedDict):
+    """What a run is given: the request's article fields (`agent.request.WriteRequest`)."""
+
+    topic: str  # what the article is about, as the user wrote it
+    audience: str  # who reads it: the prompts and the readability check aim at them
     tone: str
-    target_words: int
+    target_words: int  # the length asked for; LENGTH_TOLERANCE either way counts as on length
+
+
+class ArticleState(ArticleInput, total=False):
+    """The input and what the nodes add to it, each field written by the node named above it."""
+
     # plan
     outline: Outline
     # research: its own conversation, so tool chatter never reaches the writer's prompts
     research_messages: Annotated[list[AnyMessage], add_messages]
-    research_rounds: int
-    sources: list[Source]
+    research_rounds: int  # model turns so far; routing stops at MAX_RESEARCH_ROUNDS
+    sources: list[Source]  # what research found, in the order it met them; [n] is position n
     # coverage: whether the sources can ground the article; it may drop sources and sections
     coverage: Coverage
     # draft, review, revise
-    draft: str
+    draft: str  # the article so far, in Markdown with [n] citations
     review_messages: Annotated[list[AnyMessage], add_messages]
-    editor_rounds: int
+    editor_rounds: int  # editor turns that asked for tools; bounded by MAX_EDITOR_ROUNDS
     verdict: ReviewVerdict | None  # cleared by revise, so a stale verdict never routes
-    revisions: int
+    revisions: int  # bounded by MAX_REVISIONS
     # finalize
     article: Article

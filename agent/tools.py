@@ -28,12 +28,7 @@ MAX_K = 10
 
 
 def _passage_json(passage: Passage, score: float | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "source_id": passage.source_id,
-        "title": passage.title,
-        "section": passage.section,
-        "text": passage.text,
-    }
+    found = passage.model_dump()
     if score is not None:
         found["score"] = score
     return found

@@ -10,40 +10,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 import mlflow
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import StreamMode
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 
-from agent import events, internals, tracing
+from agent import events, tracing, usage
 from agent.context import Bounds, Limits, WriterContext
 from agent.events import Event, EventHook
 from agent.failures import Unwritable, WriteFailed, classify
 from agent.graph import build_graph
 from agent.grounding import no_sources_message
 from agent.llm import chat_model, context_window
-from agent.prompt_registry import PromptCatalog
-from agent.prompts import PromptSet
-from agent.request import DEFAULTS, WriteRequest
+from agent.prompts import PromptCatalog, PromptSet
+from agent.request import WriteRequest
 from agent.settings import Settings
 from agent.sources import SourceLibrary
-from agent.state import Article, ArticleState
+from agent.state import Article, ArticleInput
+from agent.tracing import trace_info
+from agent.usage import Usage
 from agent.versions import APP_VERSION, AgentVersion
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class ArticleWriter:
         self.prompts = PromptCatalog(settings)
         self.context = WriterContext(
             llm=chat_model(settings),
-            prompts=self.prompts.book.bundled(),
+            prompts=PromptSet.bundled(self.prompts.book),
             library=library,
             limits=Limits.from_settings(settings),
             bounds=Bounds.from_settings(settings),
@@ -94,7 +88,7 @@ class ArticleWriter:
             return await self._write(request, on_event or _ignore, tokens)
 
     async def _write(self, request: WriteRequest, emit: EventHook, tokens: bool) -> WriteResult:
-        usage = UsageMetadataCallbackHandler()
+        counter = UsageMetadataCallbackHandler()
         started = time.perf_counter()
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
             trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
@@ -104,20 +98,31 @@ class ArticleWriter:
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
             self.version.note_prompts(prompts.summary())
             if trace_id:
-                self._describe_trace(request, prompts)
+                trace_info.describe(
+                    request,
+                    model_id=self.version.model_id,
+                    metadata={
+                        "app.version": APP_VERSION,
+                        "llm.provider": self.settings.provider,
+                        "llm.model": self.settings.model_name,
+                        "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
+                    },
+                    prompt_source=prompts.source,
+                    prompt_alias=prompts.alias,
+                )
             context = replace(self.context, prompts=prompts)
             try:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context.
                     final = await asyncio.create_task(
-                        self._run(request, context, usage, emit, tokens)
+                        self._run(request, context, counter, emit, tokens)
                     )
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
                 # so no further model call starts; the trace says what happened.
                 root.set_attributes({"cancelled": True})
-                self._outcome(root, request, "cancelled")
+                trace_info.record_outcome(root, request, "cancelled")
                 root.set_status("ERROR")
                 if trace_id:
                     tracing.end_open_spans(root, "cancelled")
@@ -125,7 +130,7 @@ class ArticleWriter:
             except Exception as exc:
                 code = classify(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
-                self._outcome(root, request, code)
+                trace_info.record_outcome(root, request, code)
                 if trace_id:
                     tracing.end_open_spans(root, code)
                 # Only the app's own words reach the client: a provider's error text stays in
@@ -135,7 +140,7 @@ class ArticleWriter:
                 raise WriteFailed(code, trace_id) from None
             if "article" not in final:  # the coverage gate ended the run: nothing to stand on
                 coverage = final["coverage"]
-                self._outcome(root, request, "no_sources")
+                trace_info.record_outcome(root, request, "no_sources")
                 root.set_status("ERROR")
                 raise WriteFailed(
                     "no_sources",
@@ -144,9 +149,11 @@ class ArticleWriter:
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             article: Article = final["article"]
-            self._outcome(root, request, "article", f"{article.title} ({article.word_count} words)")
-            totals = _sum_usage(usage)
-            cost = self._cost(totals)
+            trace_info.record_outcome(
+                root, request, "article", f"{article.title} ({article.word_count} words)"
+            )
+            totals = usage.total(counter)
+            cost = usage.cost_usd(self.settings, totals)
             root.set_outputs(
                 {
                     "title": article.title,
@@ -165,109 +172,27 @@ class ArticleWriter:
             prompts=prompts.summary(),
         )
 
-    async def _run(
+    def _run(
         self,
         request: WriteRequest,
         context: WriterContext,
-        usage: UsageMetadataCallbackHandler,
+        counter: UsageMetadataCallbackHandler,
         emit: EventHook,
         tokens: bool,
-    ) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "topic": request.topic,
-            "audience": request.audience,
-            "tone": request.tone,
-            "target_words": request.target_words,
-        }
-        config: RunnableConfig = {"callbacks": [usage], "recursion_limit": RECURSION_LIMIT}
-        modes: list[StreamMode] = ["tasks", "updates", "values"]
-        if tokens:
-            modes.append("messages")
-        async for part in self.graph.astream(
-            cast(ArticleState, state), config, context=context, stream_mode=modes
-        ):
-            mode, chunk = cast(tuple[str, Any], part)
-            if mode == "values":
-                state = chunk
-            elif mode == "tasks" and "input" in chunk:  # a node starts
-                for event in events.node_started(chunk["name"], state):
-                    emit(event)
-            elif mode == "updates":
-                for node, update in chunk.items():
-                    for event in events.node_finished(node, update or {}, state):
-                        emit(event)
-                    emit(Event("usage", asdict(_sum_usage(usage))))
-            elif mode == "messages" and (said := events.token(*chunk)):
-                emit(said)
-        return state
-
-    def _outcome(
-        self, root: Any, request: WriteRequest, outcome: str, preview: str | None = None
-    ) -> None:
-        """How the run ended, searchable (`tags.outcome = 'no_sources'`), and the trace list's
-        two columns: the request, and the article's title and length or the error code.
-
-        Both previews are set here, as the root span ends, with the last word on the trace's
-        info: once, a trace set early kept MLflow's JSON of the root's inputs instead.
-        """
-        root.set_attribute("outcome", outcome)
-        if outcome != "article":
-            root.set_attribute("error.code", outcome)
-        if not isinstance(root, NoOpSpan):
-            mlflow.update_current_trace(
-                tags={"outcome": outcome},
-                request_preview=request_preview(request),
-                response_preview=preview or f"error: {outcome}",
-            )
-
-    def _describe_trace(self, request: WriteRequest, prompts: PromptSet) -> None:
-        mlflow.update_current_trace(
-            # Which agent version wrote it: the MLflow UI's "Agent versions" page.
-            model_id=self.version.model_id,
-            client_request_id=request.request_id,
-            user=request.user_id,
-            session_id=request.session_id,
-            metadata={
-                "app.version": APP_VERSION,
-                "llm.provider": self.settings.provider,
-                "llm.model": self.settings.model_name,
-                "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
-            },
-            tags={"prompt.source": prompts.source, "prompt.alias": prompts.alias or "-"},
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
+        """The graph's run on the request, reported as events; it returns the final state."""
+        given = ArticleInput(
+            topic=request.topic,
+            audience=request.audience,
+            tone=request.tone,
+            target_words=request.target_words,
         )
-
-    def _cost(self, usage: Usage) -> float | None:
-        """USD from MLflow's own price table; None where it has no price (the offline model).
-
-        Through the gateway the model answers under the endpoint's name, which has no price:
-        the gateway prices each call on its own traces, by the model that answered.
-        """
-        if self.settings.provider != "openai":
-            return None
-        cost = internals.price_usd(
-            self.settings.model_name, usage.input_tokens, usage.output_tokens, "openai"
+        config: RunnableConfig = {"callbacks": [counter], "recursion_limit": RECURSION_LIMIT}
+        parts = self.graph.astream(
+            given, config, context=context, stream_mode=events.stream_modes(tokens)
         )
-        return round(cost, 6) if cost is not None else None
-
-
-def request_preview(request: WriteRequest) -> str:
-    """The trace list's Request column: the topic, and the audience and length when asked."""
-    asked = [
-        f"for {request.audience}" if request.audience != DEFAULTS.audience else "",
-        f"{request.target_words} words" if request.target_words != DEFAULTS.target_words else "",
-    ]
-    details = ", ".join(part for part in asked if part)
-    return f"{request.topic} ({details})" if details else request.topic
+        return events.relay(parts, emit, lambda: asdict(usage.total(counter)))
 
 
 def _ignore(event: Event) -> None:
     pass
-
-
-def _sum_usage(handler: UsageMetadataCallbackHandler) -> Usage:
-    by_model = handler.usage_metadata.values()
-    return Usage(
-        input_tokens=sum(u.get("input_tokens", 0) for u in by_model),
-        output_tokens=sum(u.get("output_tokens", 0) for u in by_model),
-        total_tokens=sum(u.get("total_tokens", 0) for u in by_model),
-    )

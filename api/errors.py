@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
-from agent.prompt_registry import UnknownPromptAlias
+from agent.prompts import UnknownPromptAlias
 from agent.request import PATTERN_RULES
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.events import Event
 from agent.failures import WriteFailed
-from agent.prompt_registry import UnknownPromptAlias
+from agent.prompts import UnknownPromptAlias
 from agent.request import WriteRequest
 from agent.writer import ArticleWriter, WriteResult
 

@@ -1,4 +1,4 @@
-"""Reading back the tagged blocks the app writes into its prompts (the format: `agent.briefs`).
+"""Reading back the tagged blocks the app writes into its prompts (`agent.prompts.blocks`).
 
 Only the tags, their attributes and their bodies count: a block is found wherever it stands in
 the system and user text, so rewording a prompt's prose changes nothing the model reads.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+
+from agent.sources import Passage
 
 ATTRIBUTE = re.compile(r'([A-Za-z_][\w-]*)="([^"]*)"')
 
@@ -21,14 +23,6 @@ class Block:
     def number(self, name: str, default: int) -> int:
         value = self.attributes.get(name, "")
         return int(value) if value.isdigit() else default
-
-
-@dataclass(frozen=True)
-class Passage:
-    source_id: str
-    title: str
-    section: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -51,7 +45,9 @@ def find(text: str, tag: str) -> Block | None:
 
 def parse_background(body: str) -> list[Passage]:
     pattern = re.compile(r"^- \[([^\]]+)\] (.+?) / (.+?): (.+)$", re.M)
-    return [Passage(*m.groups()) for m in pattern.finditer(body)]
+    return [
+        Passage(source_id=m[1], title=m[2], section=m[3], text=m[4]) for m in pattern.finditer(body)
+    ]
 
 
 def parse_outline(body: str) -> list[tuple[str, str]]:
@@ -75,6 +71,8 @@ def parse_sources(body: str) -> list[Source]:
         for line in rest:
             section, sep, text = line.strip().partition(": ")
             if sep:
-                passages.append(Passage(source_id, title, section, text))
+                passages.append(
+                    Passage(source_id=source_id, title=title, section=section, text=text)
+                )
         sources.append(Source(n, title, source_id, passages))
     return sources

@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import Stemmer
 
-from agent.citations import CITATION
+from agent import citations
+from offline_model import blocks
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 STOPWORDS = frozenset(
@@ -41,10 +42,6 @@ def terms(text: str) -> set[str]:
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(" ".join(text.split())) if s.strip()]
-
-
-def words(text: str) -> int:
-    return len(CITATION.sub("", text).split())
 
 
 def title_case(text: str) -> str:
@@ -82,6 +79,17 @@ class Candidate:
         return terms(self.section)
 
 
+def candidates(sources: list[blocks.Source]) -> list[Candidate]:
+    """Every sentence of the sources' passages the writer may use, in prompt order."""
+    found: list[Candidate] = []
+    for source in sources:
+        for passage in source.passages:
+            for sentence in sentences(passage.text):
+                if citations.count_words(sentence) >= 6:  # fragments and captions make poor claims
+                    found.append(Candidate(source.n, len(found), passage.section, sentence))
+    return found
+
+
 def score(candidate: Candidate, focus: set[str], context: set[str]) -> float:
     """Overlap with the section's focus counts most, the topic's words break ties, and a
     passage whose own heading matches the focus gets a bonus."""
@@ -103,7 +111,7 @@ def pick(
     for candidate in ranked:
         if total >= budget:
             break
-        size = words(candidate.text)
+        size = citations.count_words(candidate.text)
         if chosen and total + size > budget * 1.15:
             continue
         chosen.append(candidate)

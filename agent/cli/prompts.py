@@ -39,8 +39,7 @@ def use_mlflow(settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from agent import prompt_registry
-    from agent.prompts import PromptBook, PromptFileError
+    from agent.prompts import PromptBook, PromptFileError, registry
 
     use_mlflow(settings)
     try:
@@ -48,19 +47,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             sync_prompts(settings, args.alias, args.dry_run)
         elif args.action == "promote":
             names = sorted(PromptBook.from_folder(settings.prompts_dir).files)
-            _print_rows(prompt_registry.promote(args.source, args.target, names), "moved")
+            _print_rows(registry.promote(args.source, args.target, names), "moved")
         elif args.action == "set-alias":
-            prompt_registry.set_alias(args.name, args.alias, args.version)
+            registry.set_alias(args.name, args.alias, args.version)
             print(f"{args.name}@{args.alias} -> version {args.version}")
         elif args.action == "list":
             print(f"{'name':<20} {'version':>7}  {'aliases':<24} description")
-            for item in prompt_registry.listing():
+            for item in registry.listing():
                 aliases = ",".join(item["aliases"]) or "-"
                 print(
                     f"{item['name']:<20} {item['version']:>7}  {aliases:<24} {item['description']}"
                 )
         else:
-            print(prompt_registry.diff(args.name, args.old, args.new) or "(no difference)")
+            print(registry.diff(args.name, args.old, args.new) or "(no difference)")
     except PromptFileError as exc:
         print(f"error: {exc}; nothing was registered", file=sys.stderr)
         return 1
@@ -72,9 +71,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def sync_prompts(settings: Settings, alias: str | None, dry_run: bool) -> None:
     """Registers the prompt files that changed and points the alias at them; prints a table."""
-    from agent import prompt_registry
+    from agent.prompts import registry
 
-    rows = prompt_registry.sync(settings.prompts_dir, alias or settings.prompt_alias, dry_run)
+    rows = registry.sync(settings.prompts_dir, alias or settings.prompt_alias, dry_run)
     _print_rows(rows, "changed")
     if dry_run:
         print("(dry run: the registry was not changed)")

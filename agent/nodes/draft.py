@@ -8,8 +8,8 @@ from langchain_core.messages import RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
-from agent import briefs
 from agent.context import WriterContext, article_tokens
+from agent.prompts import blocks, contracts
 from agent.state import ArticleState
 from agent.tracing import traced_node
 
@@ -17,7 +17,7 @@ from agent.tracing import traced_node
 @traced_node("draft")
 async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     llm, messages = runtime.context.prompt(
-        "article-draft",
+        contracts.DRAFT,
         output_tokens=article_tokens(state["target_words"]),
         streams=True,
         topic=state["topic"],
@@ -25,7 +25,7 @@ async def draft(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[st
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        outline=briefs.outline_block(state["outline"], state["topic"], state["target_words"]),
+        outline=blocks.outline_block(state["outline"], state["topic"], state["target_words"]),
         sources=state.get("sources") or [],  # rendered to fit the model's context
     )
     response = await llm.ainvoke(messages)

@@ -8,10 +8,11 @@ import mlflow
 from langgraph.runtime import Runtime
 from mlflow.entities import SpanType
 
-from agent import briefs, structured
+from agent import structured
 from agent.context import WriterContext
+from agent.prompts import blocks, contracts
 from agent.sources import Hit, SourceLibrary
-from agent.state import ArticleState, Outline
+from agent.state import ArticleState
 from agent.tracing import traced_node
 
 BACKGROUND_PASSAGES = 8
@@ -27,7 +28,6 @@ def background(library: SourceLibrary, topic: str) -> list[Hit]:
         span.set_outputs(
             [
                 {
-                    "id": h.passage.id,
                     "page_content": h.passage.text,
                     "metadata": {"doc_uri": h.passage.source_id, "score": h.score},
                 }
@@ -41,13 +41,13 @@ def background(library: SourceLibrary, topic: str) -> list[Hit]:
 async def plan(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
     llm, messages = ctx.prompt(
-        "article-plan",
+        contracts.PLAN,
         output_tokens=OUTLINE_TOKENS,
         topic=state["topic"],
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        background=briefs.background_block(background(ctx.library, state["topic"]), state["topic"]),
+        background=blocks.background_block(background(ctx.library, state["topic"]), state["topic"]),
     )
-    outline = await structured.ask(llm, messages, Outline, "plan")
+    outline = await structured.ask(llm, messages, contracts.PLAN.answer, "plan")
     return {"outline": outline}

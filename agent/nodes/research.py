@@ -14,9 +14,11 @@ from langgraph.config import get_config
 from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
-from agent import briefs, tracing
+from agent import tracing
 from agent.context import WriterContext
-from agent.state import ArticleState, Source, SourcePassage
+from agent.prompts import blocks, contracts
+from agent.sources import Passage
+from agent.state import ArticleState, Source
 from agent.tools import RESEARCH_TOOLS, search_sources
 
 MAX_SOURCES = 8
@@ -31,11 +33,11 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     ctx = runtime.context
     history: list[BaseMessage] = list(state.get("research_messages") or [])
     llm, opening = ctx.prompt(
-        "article-research",
+        contracts.RESEARCH,
         output_tokens=RESEARCH_TOKENS,
         topic=state["topic"],
-        outline=briefs.outline_block(state["outline"], state["topic"], state["target_words"]),
-        questions=briefs.list_block(state["outline"].research_questions, "questions"),
+        outline=blocks.outline_block(state["outline"], state["topic"], state["target_words"]),
+        questions=blocks.list_block(state["outline"].research_questions, "questions"),
     )
     new = [] if history else opening
     if history and not ctx.fits(history, RESEARCH_TOKENS):
@@ -133,5 +135,5 @@ def collect_sources(messages: list[BaseMessage]) -> list[Source]:
                 )
             seen = {p.text for p in source.passages}
             if item["text"] not in seen and len(source.passages) < MAX_PASSAGES_PER_SOURCE:
-                source.passages.append(SourcePassage(section=item["section"], text=item["text"]))
+                source.passages.append(Passage.model_validate(item))
     return list(found.values())

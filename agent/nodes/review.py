@@ -14,9 +14,10 @@ from langchain_openai import ChatOpenAI
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent import briefs, structured
+from agent import structured
 from agent.context import WriterContext
 from agent.failures import Unwritable
+from agent.prompts import blocks, contracts
 from agent.state import ArticleState, ReviewVerdict
 from agent.tools import EDITOR_TOOLS
 from agent.tracing import traced_node
@@ -34,11 +35,11 @@ DECIDE = HumanMessage(
 async def review(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     history: list[BaseMessage] = list(state.get("review_messages") or [])
     llm, opening = runtime.context.prompt(
-        "article-review",
+        contracts.REVIEW,
         output_tokens=EDITOR_TOKENS,
         audience=state["audience"],
         target_words=state["target_words"],
-        draft=briefs.draft_block(state["draft"], state["target_words"]),
+        draft=blocks.draft_block(state["draft"], state["target_words"]),
     )
     new = [] if history else opening
     response = await llm.bind_tools(EDITOR_TOOLS).ainvoke(history + new)
@@ -47,7 +48,7 @@ async def review(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
         update["editor_rounds"] = state.get("editor_rounds", 0) + 1
         return update
     try:  # a model that answered the verdict along with its measurements saves a call
-        update["verdict"] = structured.parse(ReviewVerdict, response.text)
+        update["verdict"] = structured.parse(contracts.REVIEW.answer, response.text)
     except ValidationError:
         update["verdict"] = await decide(llm, [*history, *new, response, DECIDE])
     return update
@@ -57,6 +58,6 @@ async def decide(llm: ChatOpenAI, conversation: list[BaseMessage]) -> ReviewVerd
     """The editor's decision on what it measured; an unusable one lets the draft through,
     and says so, since a draft in hand is worth more than a failed run."""
     try:
-        return await structured.ask(llm, conversation, ReviewVerdict, "review decision")
+        return await structured.ask(llm, conversation, contracts.REVIEW.answer, "review decision")
     except Unwritable:
         return ReviewVerdict(decision="finalize", issues=[UNREADABLE])

@@ -8,8 +8,8 @@ from langchain_core.messages import RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
-from agent import briefs
 from agent.context import WriterContext, article_tokens
+from agent.prompts import blocks, contracts
 from agent.state import ArticleState
 from agent.tracing import traced_node
 
@@ -19,15 +19,15 @@ async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
     verdict = state["verdict"]
     assert verdict is not None, "revise runs only after a verdict"
     llm, messages = runtime.context.prompt(
-        "article-revise",
+        contracts.REVISE,
         output_tokens=article_tokens(state["target_words"]),
         streams=True,
         audience=state["audience"],
         tone=state["tone"],
         target_words=state["target_words"],
-        issues=briefs.list_block(verdict.issues, "issues"),
+        issues=blocks.list_block(verdict.issues, "issues"),
         sources=state.get("sources") or [],  # rendered to fit the model's context
-        draft=briefs.draft_block(state["draft"], state["target_words"]),
+        draft=blocks.draft_block(state["draft"], state["target_words"]),
     )
     response = await llm.ainvoke(messages)
     return {

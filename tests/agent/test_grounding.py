@@ -7,7 +7,7 @@ import pytest
 from agent import grounding
 from agent.settings import BUNDLED_SOURCES
 from agent.sources import SourceLibrary
-from agent.state import Outline, Section, Source, SourcePassage
+from agent.state import Outline, Section, Source
 
 LIBRARY = SourceLibrary(BUNDLED_SOURCES)
 OFF_LIBRARY = [
@@ -27,7 +27,7 @@ def found_by_search(topic: str, k: int = 8) -> list[Source]:
     for hit in LIBRARY.search(topic, k):
         p = hit.passage
         source = sources.setdefault(p.source_id, Source(id=p.source_id, title=p.title, passages=[]))
-        source.passages.append(SourcePassage(section=p.section, text=p.text))
+        source.passages.append(p)
     return list(sources.values())
 
 

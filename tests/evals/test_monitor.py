@@ -5,7 +5,7 @@ Nothing is stubbed. Only the test's server is told (GATEWAY_SERVER_ENV) that the
 call an `http://` loopback provider and that a trace needs no five-minute wait before it is
 scored.
 The offline model answers judges with a word-overlap check that says it is one, or "unknown"
-(offline_model/model.py `judge`).
+(offline_model/judging.py `judge`).
 
 Seeing a judge score a trace by itself waits for the server's job runner, which starts seven
 Python processes (1 to 2.5 minutes after the server on two busy cores), and for its scheduler,

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from agent import briefs, structured
-from agent.state import Outline, ReviewVerdict, Section, Source, SourcePassage
+from agent import structured
+from agent.prompts import blocks as prompt_blocks
+from agent.sources import Passage
+from agent.state import Outline, ReviewVerdict, Section, Source
 from offline_model.model import Conversation, recognise, respond
 
-OUTLINE = briefs.outline_block(
+OUTLINE = prompt_blocks.outline_block(
     Outline(
         title="Bees",
         sections=[Section(heading="Hives", question="How?"), Section(heading="Food", question="?")],
@@ -21,10 +23,16 @@ OUTLINE = briefs.outline_block(
     "Bees",
     300,
 )
-SOURCES = briefs.sources_block(
-    [Source(id="bees", title="Bees", passages=[SourcePassage(section="Hives", text="Bees hum.")])]
+SOURCES = prompt_blocks.sources_block(
+    [
+        Source(
+            id="bees",
+            title="Bees",
+            passages=[Passage(source_id="bees", title="Bees", section="Hives", text="Bees hum.")],
+        )
+    ]
 )
-DRAFT = briefs.draft_block("# Bees\n\nBees hum [1].", 300)
+DRAFT = prompt_blocks.draft_block("# Bees\n\nBees hum [1].", 300)
 
 
 def request(*texts: str, tools: tuple[str, ...] = (), schema: Any = None) -> dict[str, Any]:
@@ -42,9 +50,9 @@ def request(*texts: str, tools: tuple[str, ...] = (), schema: Any = None) -> dic
         (request("anything", tools=("search_sources", "read_source")), "research"),
         (request(DRAFT, tools=("word_count", "readability", "check_citations")), "review"),
         (request(DRAFT, schema=ReviewVerdict), "decision"),
-        (request(briefs.background_block([], "Bees"), schema=Outline), "plan"),
+        (request(prompt_blocks.background_block([], "Bees"), schema=Outline), "plan"),
         (request("Write it.", OUTLINE, SOURCES), "draft"),
-        (request(briefs.list_block([], "issues"), SOURCES, DRAFT), "revise"),
+        (request(prompt_blocks.list_block([], "issues"), SOURCES, DRAFT), "revise"),
         # The labels the prompt files once used are prose, and mean nothing.
         (request("Topic: Bees\n\nOutline:\n1. A: b?\n\nSources:\n[1] T (t)\n    S: x"), None),
         (request("Issues:\n- Add words.\n\nDraft:\n# Bees"), None),
@@ -87,10 +95,10 @@ def test_the_decision_follows_the_tool_results_in_the_conversation() -> None:
 
 
 def test_without_tool_results_the_decision_measures_the_draft_block() -> None:
-    fine = briefs.draft_block("# Bees\n\nBees hum loudly [1].", 3)
+    fine = prompt_blocks.draft_block("# Bees\n\nBees hum loudly [1].", 3)
     assert decision(request(fine, schema=ReviewVerdict)) == ReviewVerdict(decision="finalize")
 
-    wrong = briefs.draft_block("# Bees\n\nBees hum loudly [2].\n\nThey sleep.", 5)
+    wrong = prompt_blocks.draft_block("# Bees\n\nBees hum loudly [2].\n\nThey sleep.", 5)
     # Citation numbers are checked only when the sources are in the prompt.
     assert decision(request(wrong, schema=ReviewVerdict)).issues == [
         "Paragraphs 2 cite no source: support them with citations."

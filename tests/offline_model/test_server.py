@@ -13,10 +13,11 @@ from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage,
 from langchain_openai import ChatOpenAI
 from pydantic import ValidationError
 
-from agent import briefs, structured
+from agent import structured
 from agent.failures import classify
 from agent.llm import OFFLINE_BASE_URL, context_window
 from agent.nodes.research import collect_sources
+from agent.prompts import blocks as prompt_blocks
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Outline, ReviewVerdict, Section, Source
@@ -90,8 +91,9 @@ def found_sources(library: SourceLibrary, query: str) -> list[Source]:
 
 def draft_text(library: SourceLibrary) -> str:
     """The draft node's variables, and no prose: the blocks are all the model reads."""
-    outline = briefs.outline_block(OUTLINE, "Honeybees", 300)
-    return f"{outline}\n\n{briefs.sources_block(found_sources(library, 'honeybee pollination'))}"
+    outline = prompt_blocks.outline_block(OUTLINE, "Honeybees", 300)
+    sources = prompt_blocks.sources_block(found_sources(library, "honeybee pollination"))
+    return f"{outline}\n\n{sources}"
 
 
 def user(text: str, **request: Any) -> dict[str, Any]:
@@ -104,12 +106,14 @@ def offered(*names: str) -> list[dict[str, Any]]:
 
 
 def plan_request(library: SourceLibrary, **request: Any) -> dict[str, Any]:
-    background = briefs.background_block(library.search("urban heat islands", 8), "Urban heat")
+    background = prompt_blocks.background_block(
+        library.search("urban heat islands", 8), "Urban heat"
+    )
     return user(background, response_format=structured.response_format(Outline), **request)
 
 
 def research_request(**request: Any) -> dict[str, Any]:
-    questions = briefs.list_block(["bee colony life", "crop pollination"], "questions")
+    questions = prompt_blocks.list_block(["bee colony life", "crop pollination"], "questions")
     return user(questions, tools=offered("search_sources", "read_source"), **request)
 
 
@@ -160,7 +164,9 @@ async def test_plain_and_streamed_answers_match_and_count_tokens(llm, library) -
 
 async def test_tool_calls_come_from_the_research_questions(llm, library) -> None:
     tools = RESEARCH_TOOLS
-    prompt = [HumanMessage(briefs.list_block(["bee colony life", "crop pollination"], "questions"))]
+    prompt = [
+        HumanMessage(prompt_blocks.list_block(["bee colony life", "crop pollination"], "questions"))
+    ]
     answer = await llm.bind_tools(tools).ainvoke(prompt)
     assert [(c["name"], c["args"]["query"]) for c in answer.tool_calls] == [
         ("search_sources", "bee colony life"),
@@ -171,7 +177,7 @@ async def test_tool_calls_come_from_the_research_questions(llm, library) -> None
 async def test_structured_output_follows_the_schema(llm, library) -> None:
     hits = library.search("urban heat islands", 8)
     outline = await llm.with_structured_output(Outline).ainvoke(
-        [HumanMessage(briefs.background_block(hits, "Urban heat islands"))]
+        [HumanMessage(prompt_blocks.background_block(hits, "Urban heat islands"))]
     )
     assert isinstance(outline, Outline)
     assert outline.title == "Urban Heat Islands"
@@ -180,7 +186,7 @@ async def test_structured_output_follows_the_schema(llm, library) -> None:
 
 
 async def test_the_review_decision_is_a_structured_answer_without_tools(llm) -> None:
-    draft = briefs.draft_block("# Bees\n\nBees hum [1].\n\nThey sleep at night.", 6)
+    draft = prompt_blocks.draft_block("# Bees\n\nBees hum [1].\n\nThey sleep at night.", 6)
     verdict = await structured.ask(llm, [HumanMessage(draft)], ReviewVerdict, "review decision")
     assert verdict == ReviewVerdict(
         decision="revise",
@@ -250,7 +256,7 @@ async def test_tool_calls_that_do_not_fit_are_left_out(client) -> None:
 
 async def test_a_structured_answer_cut_short_raises_for_the_client(llm, library) -> None:
     asking = llm.bind(max_tokens=10, response_format=structured.response_format(Outline))
-    background = briefs.background_block(library.search("urban heat", 8), "Urban heat")
+    background = prompt_blocks.background_block(library.search("urban heat", 8), "Urban heat")
     with pytest.raises(openai.LengthFinishReasonError):  # as `agent.structured` expects
         await asking.ainvoke([HumanMessage(background)])
 
@@ -292,7 +298,7 @@ async def test_a_prompt_longer_than_the_context_is_refused_as_openai_does(
 
 async def test_invalid_json_is_prose_where_json_was_asked(client, library) -> None:
     decision = user(
-        briefs.draft_block("# Bees\n\nBees hum [1].", 3),
+        prompt_blocks.draft_block("# Bees\n\nBees hum [1].", 3),
         response_format=structured.response_format(ReviewVerdict),
     )
     await plan_faults(client, answers={"plan": ["invalid_json"], "decision": ["invalid_json"]})

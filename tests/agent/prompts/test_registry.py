@@ -10,8 +10,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from agent import prompt_registry
-from agent.prompts import PromptFileError
+from agent.prompts import PromptCatalog, PromptFileError, UnknownPromptAlias
+from agent.prompts import registry as prompt_registry
 from agent.settings import BUNDLED_PROMPTS, Settings
 
 
@@ -119,7 +119,7 @@ def test_the_catalog_loads_by_alias_and_falls_back_to_the_files(
         prompts_dir=prompts,
         prompt_cache_ttl_seconds=0,
     )
-    catalog = prompt_registry.PromptCatalog(settings)
+    catalog = PromptCatalog(settings)
     unsynced = catalog.resolve()
     assert unsynced.source == "bundled" and "not registered" in (catalog.problem or "")
 
@@ -128,9 +128,7 @@ def test_the_catalog_loads_by_alias_and_falls_back_to_the_files(
     synced = catalog.resolve()
     assert synced.source == "registry" and synced.alias == "production"
     assert {p["version"] for p in synced.summary()} == {1}
-    with pytest.raises(
-        prompt_registry.UnknownPromptAlias, match="'article-draft' has no alias 'qa'"
-    ):
+    with pytest.raises(UnknownPromptAlias, match="'article-draft' has no alias 'qa'"):
         catalog.resolve("qa")
 
 
@@ -158,5 +156,5 @@ def test_promote_and_roll_back(registry: str, prompts: Path) -> None:
     )
     with pytest.raises(LookupError, match="no version 7"):
         prompt_registry.set_alias("article-draft", "production", 7)
-    with pytest.raises(prompt_registry.UnknownPromptAlias):
+    with pytest.raises(UnknownPromptAlias):
         prompt_registry.promote("qa", "production", names)

@@ -1,8 +1,8 @@
-"""The blocks the nodes write into prompt variables, exactly as `agent.briefs` documents them."""
+"""The blocks the nodes write into prompt variables, exactly as `agent.prompts.blocks` says."""
 
-from agent import briefs
+from agent.prompts import blocks
 from agent.sources import Hit, Passage
-from agent.state import Outline, Section, Source, SourcePassage
+from agent.state import Outline, Section, Source
 
 OUTLINE = Outline(
     title="Bees & wasps",
@@ -15,7 +15,7 @@ OUTLINE = Outline(
 
 
 def test_the_outline_carries_title_topic_and_target_as_escaped_attributes() -> None:
-    assert briefs.outline_block(OUTLINE, 'Bees "and" <wasps>', 600) == (
+    assert blocks.outline_block(OUTLINE, 'Bees "and" <wasps>', 600) == (
         '<outline title="Bees &amp; wasps" topic="Bees &quot;and&quot; &lt;wasps&gt;" '
         'target_words="600">\n'
         "1. Colony life: How do bees live: together?\n"
@@ -24,23 +24,32 @@ def test_the_outline_carries_title_topic_and_target_as_escaped_attributes() -> N
     )
 
 
+def bee(section: str, text: str) -> Passage:
+    return Passage(source_id="honeybees", title="Honeybees (Apis)", section=section, text=text)
+
+
 def test_background_lists_one_passage_a_line() -> None:
-    hit = Hit(Passage("bees#1", "bees", "Bees", "Colony life", "A colony\nhas a queen."), 1.0)
-    assert briefs.background_block([hit], "Bees") == (
+    hit = Hit(
+        Passage(
+            source_id="bees", title="Bees", section="Colony life", text="A colony\nhas a queen."
+        ),
+        1.0,
+    )
+    assert blocks.background_block([hit], "Bees") == (
         '<background topic="Bees">\n'
         "- [bees] Bees / Colony life: A colony has a queen.\n"
         "</background>"
     )
-    assert briefs.background_block([], "Bees") == (
+    assert blocks.background_block([], "Bees") == (
         '<background topic="Bees">\n(no passages found)\n</background>'
     )
 
 
 def test_lists_take_their_tag_from_the_caller() -> None:
-    assert briefs.list_block(["bee colonies", "crop\npollination"], "questions") == (
+    assert blocks.list_block(["bee colonies", "crop\npollination"], "questions") == (
         "<questions>\n- bee colonies\n- crop pollination\n</questions>"
     )
-    assert briefs.list_block([], "issues") == "<issues>\n</issues>"
+    assert blocks.list_block([], "issues") == "<issues>\n</issues>"
 
 
 def test_sources_are_numbered_with_a_blank_line_between_them() -> None:
@@ -49,13 +58,13 @@ def test_sources_are_numbered_with_a_blank_line_between_them() -> None:
             id="honeybees",
             title="Honeybees (Apis)",
             passages=[
-                SourcePassage(section="Colony life", text="A colony\nhas a queen: one."),
-                SourcePassage(section="Swarming", text="Colonies split."),
+                bee("Colony life", "A colony\nhas a queen: one."),
+                bee("Swarming", "Colonies split."),
             ],
         ),
         Source(id="wasps", title="Wasps", passages=[]),
     ]
-    assert briefs.sources_block(sources) == (
+    assert blocks.sources_block(sources) == (
         "<sources>\n"
         "[1] Honeybees (Apis) (honeybees)\n"
         "    Colony life: A colony has a queen: one.\n"
@@ -64,10 +73,10 @@ def test_sources_are_numbered_with_a_blank_line_between_them() -> None:
         "[2] Wasps (wasps)\n"
         "</sources>"
     )
-    assert briefs.sources_block([]) == "<sources>\n(no sources)\n</sources>"
+    assert blocks.sources_block([]) == "<sources>\n(no sources)\n</sources>"
 
 
 def test_the_draft_carries_its_target() -> None:
-    assert briefs.draft_block("# Bees\n\nThey hum [1].\n", 300) == (
+    assert blocks.draft_block("# Bees\n\nThey hum [1].\n", 300) == (
         '<draft target_words="300">\n# Bees\n\nThey hum [1].\n</draft>'
     )

@@ -1,18 +1,15 @@
-"""Prompt files and the MLflow Prompt Registry: sync, diff, and loading by alias with a fallback.
+"""Managing prompts in the MLflow Prompt Registry: sync, promote, roll back, list, diff.
 
 `sync` registers a new version only when a file's content changed (its hash is kept in the
-version's tags) and points an alias at it. `PromptCatalog.resolve` loads every prompt by
-`prompts:/<name>@<alias>` inside the request's trace, so MLflow links the versions to the
-trace; when the registry cannot be reached it serves the bundled files instead.
+version's tags) and points an alias at it; `promote` and `set_alias` move aliases. These are the
+`writer prompts` commands; requests load prompts through `agent.prompts.catalog`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,37 +18,19 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import PromptVersion
 from mlflow.exceptions import MlflowException
-from pydantic import BaseModel
 
-from agent import state
-from agent.prompts import PromptBook, PromptFile, PromptSet
-from agent.settings import Settings
-from agent.tracing import public_uri, server_answers
+from agent.prompts.catalog import NOT_FOUND, UnknownPromptAlias
+from agent.prompts.contracts import answer_schema
+from agent.prompts.files import PromptBook, PromptFile
 
-log = logging.getLogger(__name__)
 HASH_TAG = "content_hash"
 FILE_TAG = "source_file"
-# Where a registry answers this, the alias (or the prompt) is missing: the caller's mistake.
-NOT_FOUND = {"INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"}
-
-
-class UnknownPromptAlias(LookupError):
-    def __init__(self, name: str, alias: str) -> None:
-        super().__init__(
-            f"Prompt {name!r} has no alias {alias!r}. Use an alias that exists (see "
-            f"`writer prompts list`), or create it with `writer prompts sync --alias {alias}`."
-        )
-        self.name = name
-        self.alias = alias
 
 
 def response_schema(file: PromptFile) -> dict[str, Any] | None:
-    if not file.response_format:
-        return None
-    model = getattr(state, file.response_format, None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise ValueError(f"{file.path.name}: unknown response_format {file.response_format!r}")
-    return model.model_json_schema()
+    """The JSON schema the prompt's node asks the model for, registered with each version."""
+    schema = answer_schema(file.name)
+    return schema.model_json_schema() if schema else None
 
 
 def content_hash(file: PromptFile) -> str:
@@ -196,65 +175,3 @@ def diff(name: str, old: int, new: int) -> str:
     return "\n".join(
         difflib.unified_diff(texts[0], texts[1], f"{name}/{old}", f"{name}/{new}", lineterm="")
     )
-
-
-class PromptCatalog:
-    """The prompts a request runs with: the registry's, by alias, or else the bundled files.
-
-    A request never fails because the registry is down or unsynced; only an alias the request
-    asked for by name, and which the registry does not have, is refused.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.book = PromptBook.from_folder(settings.prompts_dir)
-        self.problem: str | None = None
-
-    async def check(self) -> bool:
-        """Is the registry up, and does it hold every prompt at the default alias?"""
-        uri = self.settings.registry_uri
-        if not await server_answers(uri):
-            self.problem = (
-                f"prompt registry {public_uri(uri)} is unreachable; serving bundled prompts"
-            )
-            return False
-        self.problem = None
-        try:
-            await asyncio.to_thread(self._load, self.settings.prompt_alias)
-        except UnknownPromptAlias:
-            self.problem = (
-                f"prompts are not registered at alias {self.settings.prompt_alias!r}; serving "
-                "bundled prompts (run `writer prompts sync`)"
-            )
-        except MlflowException as exc:
-            self.problem = f"prompt registry failed ({exc.error_code}); serving bundled prompts"
-        return self.problem is None
-
-    def resolve(self, alias: str | None = None) -> PromptSet:
-        """The request's prompts; call it inside the request's trace so MLflow links them."""
-        if self.problem is not None:
-            return self.book.bundled()
-        try:
-            return self._load(alias or self.settings.prompt_alias)
-        except UnknownPromptAlias:
-            if alias:  # asked for by name: the caller should hear about it
-                raise
-            self.problem = f"prompts are not registered at alias {self.settings.prompt_alias!r}"
-        except MlflowException as exc:
-            log.warning("prompt registry failed (%s); serving bundled prompts", exc.error_code)
-            self.problem = f"prompt registry failed ({exc.error_code}); serving bundled prompts"
-        return self.book.bundled()
-
-    def _load(self, alias: str) -> PromptSet:
-        versions = {}
-        for name in self.book.files:
-            try:
-                versions[name] = mlflow.genai.load_prompt(
-                    f"prompts:/{name}@{alias}",
-                    cache_ttl_seconds=self.settings.prompt_cache_ttl_seconds,
-                )
-            except MlflowException as exc:
-                if exc.error_code in NOT_FOUND:
-                    raise UnknownPromptAlias(name, alias) from None
-                raise
-        return PromptSet(versions, "registry", alias)

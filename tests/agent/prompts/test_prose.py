@@ -1,5 +1,6 @@
 """A prompt engineer may reword every prompt: the app and the offline model do not depend on its
-prose, only on the variables and the tagged blocks the nodes write into them (`agent.briefs`)."""
+prose, only on the variables and the tagged blocks the nodes write into them
+(`agent.prompts.blocks`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from agent.prompts import VARIABLE
+from agent.prompts.files import VARIABLE
 from agent.request import WriteRequest
 from agent.settings import BUNDLED_PROMPTS
 from agent.writer import ArticleWriter

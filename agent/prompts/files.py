@@ -1,8 +1,9 @@
 """Prompt files (`prompts/*.yaml`): reading, checking, and turning them into MLflow prompts.
 
 Each file holds one chat prompt: its registry name, a one-line description, the variables it
-takes, the `{{variable}}` chat template, an optional model config and an optional response
-format (the name of a schema in `agent.state`).
+takes, the `{{variable}}` chat template and an optional model config. What a prompt may use and
+must answer is its node's contract (`agent.prompts.contracts`), which the files are checked
+against.
 """
 
 from __future__ import annotations
@@ -16,18 +17,10 @@ import yaml
 from mlflow.entities.model_registry import PromptVersion
 
 from agent import internals
+from agent.prompts.contracts import CONTRACTS
 
 REQUIRED = ("name", "description", "variables", "messages")
-# What each node passes to its prompt. A prompt may use any of these, and no other.
-NODE_VARIABLES: dict[str, frozenset[str]] = {
-    "article-plan": frozenset({"topic", "audience", "tone", "target_words", "background"}),
-    "article-research": frozenset({"topic", "outline", "questions"}),
-    "article-draft": frozenset(
-        {"topic", "title", "audience", "tone", "target_words", "outline", "sources"}
-    ),
-    "article-review": frozenset({"audience", "target_words", "draft"}),
-    "article-revise": frozenset({"audience", "tone", "target_words", "issues", "sources", "draft"}),
-}
+FIELDS = frozenset({*REQUIRED, "model_config"})
 ROLES = {"system", "user", "assistant"}
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -44,7 +37,6 @@ class PromptFile:
     variables: tuple[str, ...]
     messages: list[dict[str, str]]
     model_config: dict[str, Any]
-    response_format: str | None
 
     def as_version(self, version: int = 0) -> PromptVersion:
         """The prompt as MLflow's own type, so bundled and registry prompts format alike."""
@@ -62,6 +54,12 @@ def read_prompt_file(path: Path) -> PromptFile:
         raise PromptFileError(f"{path.name}: expected a mapping of fields")
     if missing := [key for key in REQUIRED if not data.get(key)]:
         raise PromptFileError(f"{path.name}: missing field(s) {', '.join(missing)}")
+    if unknown := sorted(set(data) - FIELDS):
+        # A response format is the node's contract, not a file's (agent.prompts.contracts).
+        raise PromptFileError(
+            f"{path.name}: unknown field(s) {', '.join(map(str, unknown))} "
+            f"(a prompt file has {', '.join(sorted(FIELDS))})"
+        )
     messages = data["messages"]
     if not isinstance(messages, list) or not all(
         isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str)
@@ -81,7 +79,6 @@ def read_prompt_file(path: Path) -> PromptFile:
         variables=declared,
         messages=[{"role": m["role"], "content": m["content"]} for m in messages],
         model_config=dict(data.get("model_config") or {}),
-        response_format=data.get("response_format"),
     )
 
 
@@ -97,43 +94,18 @@ class PromptBook:
         if not files:
             raise PromptFileError(f"no prompt files (*.yaml) in {folder}")
         for file in files:
-            provided = NODE_VARIABLES.get(file.name)
-            if provided is None:
+            contract = CONTRACTS.get(file.name)
+            if contract is None:
                 raise PromptFileError(
                     f"{file.path.name}: no node uses a prompt named {file.name!r} "
-                    f"(known: {', '.join(sorted(NODE_VARIABLES))})"
+                    f"(known: {', '.join(sorted(CONTRACTS))})"
                 )
+            provided = contract.variables
             if unknown := sorted(set(file.variables) - provided):
                 raise PromptFileError(
                     f"{file.path.name}: the {file.name} node does not provide "
                     f"{', '.join(unknown)} (it provides {', '.join(sorted(provided))})"
                 )
-        if missing := sorted(set(NODE_VARIABLES) - {f.name for f in files}):
+        if missing := sorted(set(CONTRACTS) - {f.name for f in files}):
             raise PromptFileError(f"{folder}: no prompt file for {', '.join(missing)}")
         return cls({f.name: f for f in files})
-
-    def bundled(self) -> PromptSet:
-        return PromptSet({name: f.as_version() for name, f in self.files.items()}, "bundled")
-
-
-@dataclass(frozen=True)
-class PromptSet:
-    """The prompt versions one request uses, and where they came from."""
-
-    versions: dict[str, PromptVersion]
-    source: str  # "registry" or "bundled"
-    alias: str | None = None
-
-    def get(self, name: str) -> PromptVersion:
-        return self.versions[name]
-
-    def summary(self) -> list[dict[str, Any]]:
-        """[{name, version, alias}], as the API returns it; bundled prompts have no version."""
-        return [
-            {
-                "name": name,
-                "version": version.version if self.source == "registry" else None,
-                "alias": self.alias,
-            }
-            for name, version in sorted(self.versions.items())
-        ]

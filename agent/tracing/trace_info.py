@@ -1,0 +1,61 @@
+"""What the trace says about the request as a whole: who asked, with which model and prompts,
+and how it ended, in the fields MLflow's trace list shows and searches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+from mlflow.entities.span import NoOpSpan
+
+from agent.request import DEFAULTS, WriteRequest
+
+
+def describe(
+    request: WriteRequest,
+    *,
+    model_id: str | None,
+    metadata: dict[str, str],
+    prompt_source: str,
+    prompt_alias: str | None,
+) -> None:
+    """The current trace's request-level fields, set as the run starts."""
+    mlflow.update_current_trace(
+        # Which agent version wrote it: the MLflow UI's "Agent versions" page.
+        model_id=model_id,
+        client_request_id=request.request_id,
+        user=request.user_id,
+        session_id=request.session_id,
+        metadata=metadata,
+        tags={"prompt.source": prompt_source, "prompt.alias": prompt_alias or "-"},
+    )
+
+
+def record_outcome(
+    root: Any, request: WriteRequest, outcome: str, preview: str | None = None
+) -> None:
+    """How the run ended, searchable (`tags.outcome = 'no_sources'`), and the trace list's
+    two columns: the request, and the article's title and length or the error code.
+
+    Both previews are set here, as the root span ends, with the last word on the trace's
+    info: once, a trace set early kept MLflow's JSON of the root's inputs instead.
+    """
+    root.set_attribute("outcome", outcome)
+    if outcome != "article":
+        root.set_attribute("error.code", outcome)
+    if not isinstance(root, NoOpSpan):
+        mlflow.update_current_trace(
+            tags={"outcome": outcome},
+            request_preview=request_preview(request),
+            response_preview=preview or f"error: {outcome}",
+        )
+
+
+def request_preview(request: WriteRequest) -> str:
+    """The trace list's Request column: the topic, and the audience and length when asked."""
+    asked = [
+        f"for {request.audience}" if request.audience != DEFAULTS.audience else "",
+        f"{request.target_words} words" if request.target_words != DEFAULTS.target_words else "",
+    ]
+    details = ", ".join(part for part in asked if part)
+    return f"{request.topic} ({details})" if details else request.topic
