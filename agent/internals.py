@@ -8,11 +8,13 @@ that test file, and a look here at whatever it names (docs/development.md, "Upgr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from mlflow.entities import LiveSpan
+from mlflow.entities import LiveSpan, TraceInfo
 from mlflow.entities.model_registry import PromptVersion
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.tracing.constant import TraceMetadataKey, TraceSizeStatsKey
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 from opentelemetry.sdk.util import BoundedList
@@ -58,6 +60,23 @@ def spans_in_memory(trace_id: str) -> list[LiveSpan]:
 def traces_in_memory() -> int:
     """How many traces MLflow holds in memory: one left behind after its request is a leak."""
     return len(InMemoryTraceManager.get_instance()._traces)
+
+
+# --- what the tracking server says of a stored trace only in its metadata ---------------
+
+
+def info_finalized(info: TraceInfo) -> bool:
+    """Whether the exporter's last call for the trace, its info (tags, metadata), is stored.
+    Spans are stored as they end, which can mark a trace finished before that; only a metadata
+    key named in MLflow's internal constants tells."""
+    return info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true"
+
+
+def recorded_span_count(info: TraceInfo) -> int | None:
+    """The span count the exporter recorded in the trace's size stats (None: not recorded), to
+    check that every span arrived. TraceInfo has no public field for it."""
+    raw = info.trace_metadata.get(TraceMetadataKey.SIZE_STATS)
+    return json.loads(raw).get(TraceSizeStatsKey.NUM_SPANS) if raw else None
 
 
 # --- what MLflow says only in its log -------------------------------------------------

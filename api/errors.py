@@ -17,13 +17,10 @@ from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompts import UnknownPromptAlias
 from agent.request import PATTERN_RULES
+from api.middleware import current_request_id
 
 log = logging.getLogger(__name__)
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."
-
-
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
 
 
 def error_response(
@@ -39,7 +36,7 @@ def error_response(
         "error": code,
         "message": message,
         "trace_id": trace_id,
-        "request_id": _request_id(request),
+        "request_id": current_request_id(),
     }
     headers = {**(headers or {}), **({"X-Trace-Id": trace_id} if trace_id else {})}
     if status == 503:

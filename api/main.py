@@ -7,14 +7,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from agent import tracing
 from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
-from api import errors
-from api.middleware import BodyLimit, RequestId
+from api import errors, middleware
+from api.middleware import BodyLimit
 from api.routes import debug, feedback, health, write
 
 log = logging.getLogger(__name__)
@@ -62,5 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(debug.router)
     # Outermost last: the request id exists before the body limit may answer 413.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestId)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name=middleware.HEADER,
+        validator=middleware.well_formed,
+        generator=middleware.new_request_id,
+        update_request_header=False,  # the app reads the id from current_request_id()
+    )
     return app

@@ -1,6 +1,10 @@
 """ASGI middleware: a request id on every exchange, and a cap on request body size.
 
-Both are plain ASGI (not BaseHTTPMiddleware) so that they never buffer a streamed response.
+The request id is asgi-correlation-id's `CorrelationIdMiddleware`, which api/main.py adds with
+the rules below: it keeps a client's `X-Request-Id` when `well_formed`, makes one otherwise,
+echoes it on the response, and sets it in a context variable that `current_request_id()` reads.
+It and `BodyLimit` are plain ASGI (not BaseHTTPMiddleware), so neither buffers a streamed
+response.
 """
 
 from __future__ import annotations
@@ -9,33 +13,29 @@ import json
 import re
 import uuid
 
+from asgi_correlation_id import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.request import ID_PATTERN
 
+HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(ID_PATTERN)
 
 
-class RequestId:
-    """Takes a well-formed `X-Request-Id` from the client or makes one; echoes it back."""
+def well_formed(given: str) -> bool:
+    """Whether a client's id can be kept: it lands in logs and on the trace as it is."""
+    return REQUEST_ID.match(given) is not None
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+def new_request_id() -> str:
+    return uuid.uuid4().hex
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
 
-        await self.app(scope, receive, send_with_id)
+def current_request_id() -> str | None:
+    """The id of the request being answered (None outside one): the middleware sets it in a
+    context variable before anything inside it runs, and code outside it (the 500 handler)
+    still sees it, as it runs in the same task after the request."""
+    return correlation_id.get()
 
 
 class BodyLimit:
@@ -82,7 +82,7 @@ class BodyLimit:
         payload = {
             "error": "body_too_large",
             "message": f"The request body is larger than {self.max_bytes} bytes.",
-            "request_id": scope.get("state", {}).get("request_id"),
+            "request_id": current_request_id(),
         }
         body = json.dumps(payload).encode()
         await send(

@@ -18,8 +18,6 @@ from agent.request import (
 )
 from agent.state import Article
 
-__all__ = ["TRACE_ID_PATTERN"]  # the feedback route's path parameter reads it here
-
 
 class WriteBody(BaseModel):
     model_config = ConfigDict(

@@ -7,15 +7,12 @@ falls on all of them alike.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import psutil
 
 from agent import tracking_server
 from tests.servers import (
@@ -41,7 +38,6 @@ __all__ = [
     "wait_for_trace",
 ]
 
-TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 # The MLflow server process `apis` started, by URL: benchmarks read its CPU time.
 _tracking_servers: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -60,46 +56,48 @@ def tracking_server_pid(mlflow_url: str) -> int:
     return _tracking_servers[mlflow_url].pid
 
 
-def _ppid_and_cpu(stat: Path) -> tuple[int, float]:
-    """A /proc stat file's parent pid and user plus system CPU seconds."""
-    fields = stat.read_text().rsplit(")", 1)[1].split()  # the name in () may hold spaces
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
-
-
 def cpu_seconds(pid: int) -> float:
-    """CPU time so far of a process and its descendants (Linux /proc).
+    """CPU time so far of a process and its live descendants: user plus system of each.
 
     `mlflow server` runs its app in child processes (uvicorn and its workers), so the
-    server's cost is the whole tree's.
+    server's cost is the whole tree's. psutil: `children(recursive=True)` is the tree (by
+    parent pid), and each process's `cpu_times()` `.user + .system` its own time (/proc's
+    utime + stime). Its `children_user`/`children_system`, the time of children that exited
+    and were waited for, are left out, as they always were here: a descendant counts while
+    it lives.
     """
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in tree:
         try:
-            parent, seconds = _ppid_and_cpu(stat)
-        except OSError:  # the process ended while we looked
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # it ended while we looked
             continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-        times[int(stat.parent.name)] = seconds
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += times.get(current, 0.0)
-        todo.extend(children.get(current, []))
+        total += times.user + times.system
     return total
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """CPU time so far of a process's main thread: under uvicorn, the event loop. The rest of
-    the process's time is its other threads' (MLflow's exporter, `asyncio.to_thread`)."""
-    return _ppid_and_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))[1]
+    the process's time is its other threads' (MLflow's exporter, `asyncio.to_thread`).
+
+    psutil's `Process.threads()` gives each thread's user and system time; the main thread's
+    id is the process's pid."""
+    main = next(t for t in psutil.Process(pid).threads() if t.id == pid)
+    return main.user_time + main.system_time
 
 
 def machine_busy_seconds() -> float:
-    """CPU time so far of the whole machine, every process (all cores together)."""
-    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return (sum(ticks[:8]) - idle) / TICKS  # user..steal; guest time is already in user
+    """CPU time so far of the whole machine, every process (all cores together).
+
+    psutil's `cpu_times()` is the machine's (Linux: /proc/stat's first line, in seconds): busy
+    is all but idle and iowait, user to steal; guest time is already in user."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + t.irq + t.softirq + t.steal
 
 
 @contextlib.contextmanager

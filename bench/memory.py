@@ -1,6 +1,6 @@
 """Memory of the traced API over many articles: does anything pile up?
 
-    uv run python bench/memory.py [--requests 1000] [--baseline 100] [--concurrency 8]
+    uv run python -m bench.memory [--requests 1000] [--baseline 100] [--concurrency 8]
         [--setting TRACING_ENABLED=false ...]
 
 Starts an MLflow server and one traced API on loopback (offline model, no token delay,
@@ -22,9 +22,10 @@ import statistics
 import time
 
 import httpx
-from harness import Server, apis, experiment_name, finalized, trace_infos
 from mlflow import MlflowClient
-from write_latency import TOPICS
+
+from bench.harness import Server, apis, experiment_name, finalized, trace_infos
+from bench.write_latency import TOPICS
 
 MB = 1024 * 1024
 

@@ -1,6 +1,6 @@
 """Streaming costs, measured in one run: time to the `trace` event, and per-token overhead.
 
-    uv run python bench/stream.py [--streams 20]
+    uv run python -m bench.stream [--streams 20]
 
 Starts an MLflow server and three APIs on loopback (offline model, no token delay): tracing
 off; tracing on with autolog's per-token span events kept (TRACE_TOKEN_EVENTS=true); tracing
@@ -17,8 +17,9 @@ import statistics
 import time
 
 import httpx
-from harness import apis, wait_for_trace
 from httpx_sse import connect_sse
+
+from bench.harness import apis, wait_for_trace
 
 BODY = {"topic": "How honeybees pollinate crops", "target_words": 600}
 

@@ -1,6 +1,6 @@
 """Sustained articles per second with tracing on and off, and whether every trace was stored.
 
-    uv run python bench/throughput.py [--concurrency 8 32] [--duration 60] [--mlflow-workers 1]
+    uv run python -m bench.throughput [--concurrency 8 32] [--duration 60] [--mlflow-workers 1]
         [--traced-setting MLFLOW_TRACE_QUEUE_SIZE=100 ...]
 
 Starts an MLflow server and two APIs on loopback (offline model, no token delay): one traced
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sqlite3
 import statistics
@@ -28,7 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from harness import (
+from mlflow import MlflowClient
+from mlflow.entities import TraceInfo
+
+from agent import internals
+from bench.harness import (
     Server,
     apis,
     cpu_seconds,
@@ -40,10 +43,7 @@ from harness import (
     tracking_db,
     tracking_server_pid,
 )
-from mlflow import MlflowClient
-from mlflow.entities import TraceInfo
-from mlflow.tracing.constant import TraceMetadataKey, TraceSizeStatsKey
-from write_latency import TOPICS, p95
+from bench.write_latency import TOPICS, p95
 
 # Settings both APIs share. The semaphore must never be what limits throughput here: a 503
 # "busy" would count as a failure and flatter the configuration that hits it more.
@@ -164,12 +164,6 @@ def stored_span_counts(db: Path, trace_ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def expected_spans(info: TraceInfo) -> int | None:
-    """The span count the exporter recorded in the trace's size stats."""
-    raw = info.trace_metadata.get(TraceMetadataKey.SIZE_STATS)
-    return json.loads(raw).get(TraceSizeStatsKey.NUM_SPANS) if raw else None
-
-
 def runtime(api: Server) -> dict[str, int]:
     return httpx.get(f"{api.url}/debug/runtime", timeout=10).json()
 
@@ -220,7 +214,7 @@ def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) 
     present = [t for t in ids if t in infos]
     done = [t for t in present if finalized(infos[t])]
     spans = stored_span_counts(tracking_db(api), present)
-    whole = [t for t in done if spans.get(t, 0) == expected_spans(infos[t])]
+    whole = [t for t in done if spans.get(t, 0) == internals.recorded_span_count(infos[t])]
     lost = len(ids) - len(whole)
     print(
         f"   traces: {len(ids)} ids returned; stored {len(present)}, finalized {len(done)}, "

@@ -1,6 +1,6 @@
 """Median latency of POST /write with tracing on and off, measured in the same run.
 
-    uv run python bench/write_latency.py [--requests 40]
+    uv run python -m bench.write_latency [--requests 40]
 
 Starts an MLflow server and one API per configuration on loopback (offline model, no token
 delay):
@@ -20,7 +20,8 @@ import statistics
 import time
 
 import httpx
-from harness import apis, wait_for_trace
+
+from bench.harness import apis, wait_for_trace
 
 TOPICS = [
     "How honeybees pollinate crops",

@@ -19,9 +19,8 @@ from typing import Any
 import httpx
 import mlflow
 from mlflow.entities import Trace, TraceInfo
-from mlflow.tracing.constant import TraceMetadataKey
 
-from agent import tracking_server
+from agent import internals, tracking_server
 
 # A tracking server's settings for tests of its AI Gateway. Only the test's server is told these.
 GATEWAY_SERVER_ENV = {
@@ -210,7 +209,7 @@ def finalized(info: TraceInfo) -> bool:
     """Whether the exporter's last call, the trace's info (tags, metadata), has arrived.
 
     Spans are stored as they end, which can mark a trace finished before that."""
-    return info.trace_metadata.get(TraceMetadataKey.TRACE_INFO_FINALIZED) == "true"
+    return internals.info_finalized(info)
 
 
 def trace_infos(

@@ -6,9 +6,8 @@ Off unless RUNTIME_STATS_ENABLED=true: it is for tests, benchmarks and operators
 from __future__ import annotations
 
 import asyncio
-import resource
-from pathlib import Path
 
+import psutil
 from fastapi import APIRouter
 
 from agent import internals
@@ -18,12 +17,8 @@ router = APIRouter(tags=["operations"])
 
 
 def _rss_bytes() -> int:
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # peak, where no /proc
+    """The process's resident memory now: psutil's `memory_info().rss` (Linux: /proc's VmRSS)."""
+    return int(psutil.Process().memory_info().rss)
 
 
 @router.get("/debug/runtime")

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from agent import feedback
+from agent.request import TRACE_ID_PATTERN
 from api.deps import SettingsDep
-from api.schemas import TRACE_ID_PATTERN, ErrorBody, FeedbackBody, FeedbackOut, FeedbackStored
+from api.schemas import ErrorBody, FeedbackBody, FeedbackOut, FeedbackStored
 
 router = APIRouter(tags=["feedback"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -13,6 +13,7 @@ from agent.settings import Settings
 from agent.tracing import TrackingConnection
 from agent.writer import ArticleWriter, WriteResult
 from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.middleware import current_request_id
 from api.schemas import ErrorBody, PromptUsed, UsageOut, WriteBody, WriteResponse
 from api.streaming import stream_article
 
@@ -60,7 +61,7 @@ async def write(
     whole run; `trace_url` opens it in the MLflow UI. Send `Accept: text/event-stream` to watch
     it being written instead.
     """
-    job = WriteRequest(**body.model_dump(), request_id=request.state.request_id)
+    job = WriteRequest(**body.model_dump(), request_id=_request_id())
     if "text/event-stream" in request.headers.get("accept", ""):
         return await _stream(job, writer, tracking, settings)
     result = await writer.write(job)
@@ -86,8 +87,15 @@ async def write_stream(
     Close the `EventSource` on `done` or `error`: left open, it would reconnect and start a new
     article.
     """
-    job = WriteRequest(**query.model_dump(), request_id=request.state.request_id)
+    job = WriteRequest(**query.model_dump(), request_id=_request_id())
     return await _stream(job, writer, tracking, settings)
+
+
+def _request_id() -> str:
+    request_id = current_request_id()
+    if request_id is None:  # as `request.state.request_id` would have raised
+        raise RuntimeError("no request id: create_app installs the middleware that sets it")
+    return request_id
 
 
 async def _stream(

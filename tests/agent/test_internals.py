@@ -7,6 +7,7 @@ A failure here after an upgrade names the internal that changed: fix it in agent
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import inspect
 import json
@@ -73,6 +74,20 @@ def test_mlflow_holds_open_traces_in_memory_until_their_root_ends(traced: None) 
     mlflow.flush_trace_async_logging()  # exported, and so let go
     assert internals.spans_in_memory(root.trace_id) == []
     assert internals.traces_in_memory() == before
+
+
+def test_a_stored_trace_says_it_is_finalized_and_how_many_spans_it_was_sent_with(
+    traced: None,
+) -> None:
+    with mlflow.start_span("root") as root, mlflow.start_span("child"):
+        pass
+    mlflow.flush_trace_async_logging()
+    info = mlflow.MlflowClient().get_trace(root.trace_id).info
+    assert internals.info_finalized(info), info.trace_metadata
+    assert internals.recorded_span_count(info) == 2, info.trace_metadata
+    bare = dataclasses.replace(info, trace_metadata={})  # as before the exporter's last call
+    assert not internals.info_finalized(bare)
+    assert internals.recorded_span_count(bare) is None
 
 
 def test_the_exporter_still_says_what_it_dropped_in_these_words() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks, each a module run from the project root: `uv run python -m bench.<name>`."""
