@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 from mlflow import MlflowClient
-from mlflow.entities import TraceInfo
 
 from agent import internals
 from bench.harness import (
@@ -39,24 +36,15 @@ from bench.harness import (
     finalized,
     machine_busy_seconds,
     main_thread_cpu_seconds,
-    trace_infos,
     tracking_db,
     tracking_server_pid,
 )
+from bench.storage import log_markers, stored_span_counts, wait_until_stored
 from bench.write_latency import TOPICS, p95
 
 # Settings both APIs share. The semaphore must never be what limits throughput here: a 503
 # "busy" would count as a failure and flatter the configuration that hits it more.
 COMMON = {"MAX_CONCURRENT_WRITES": "64", "RUNTIME_STATS_ENABLED": "true"}
-# What MLflow and OpenTelemetry log when they drop spans or traces, and when an export call
-# fails; counted in the traced API's log so a loss can be attributed.
-DROP_MARKERS = (
-    "Trace export queue is full",  # MLflow's async export queue (MLFLOW_TRACE_QUEUE_SIZE)
-    "Queue full, dropping",  # OpenTelemetry's batch span processor (2048 spans)
-    "Failed to send trace",
-    "Failed to log",
-    "Failed to export",
-)
 
 
 @dataclass
@@ -130,52 +118,8 @@ async def run_load(api: Server, mlflow_pid: int, phase: Phase, duration_s: float
         phase.cpu = {key: after[key] - before[key] for key in before}
 
 
-def wait_until_stored(
-    client: MlflowClient, experiment_id: str, phase: Phase, stall_s: float = 30
-) -> tuple[dict[str, TraceInfo], float]:
-    """Polls until every returned trace id is stored and finalized, or nothing new arrives for
-    `stall_s`; returns what is stored and when the last of it was seen, in seconds after the
-    phase's first request."""
-    expected = set(phase.trace_ids)
-    since_ms = phase.started_ms - 5000  # a trace's timestamp is its root span's start
-    done, seen_s = -1, 0.0
-    last_progress = time.monotonic()
-    while True:
-        infos = {i.trace_id: i for i in trace_infos(client, experiment_id, since_ms)}
-        complete = sum(1 for t in expected if t in infos and finalized(infos[t]))
-        now = time.monotonic()
-        if complete != done:
-            done, last_progress = complete, now
-            seen_s = time.time() - phase.started_ms / 1000
-        if complete == len(expected) or now - last_progress > stall_s:
-            return infos, seen_s
-        time.sleep(2)
-
-
-def stored_span_counts(db: Path, trace_ids: list[str]) -> dict[str, int]:
-    """Spans the server's sqlite store holds per trace (read-only; the server keeps writing)."""
-    counts: dict[str, int] = {}
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        for i in range(0, len(trace_ids), 500):
-            chunk = trace_ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT trace_id, COUNT(*) FROM spans WHERE trace_id IN ({marks}) GROUP BY 1"
-            counts.update(conn.execute(query, chunk).fetchall())
-    return counts
-
-
 def runtime(api: Server) -> dict[str, int]:
     return httpx.get(f"{api.url}/debug/runtime", timeout=10).json()
-
-
-def log_markers(api: Server) -> Counter[str]:
-    """How often each drop or export-failure message appears in the API's log so far.
-
-    Counted from the API's start, not the phase's: MLflow logs a full export queue at most
-    once every 30 s, so a phase can drop traces without a message of its own.
-    """
-    text = api.output()
-    return Counter({m: text.count(m) for m in DROP_MARKERS if m in text})
 
 
 def report_phase(phase: Phase) -> None:
@@ -209,7 +153,9 @@ def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) 
     client = MlflowClient(tracking_uri=mlflow_url)
     experiment = client.get_experiment_by_name(experiment_name(phase.config))
     assert experiment is not None, "the traced API created its experiment at start"
-    infos, seen_s = wait_until_stored(client, experiment.experiment_id, phase)
+    infos, seen_s = wait_until_stored(
+        client, experiment.experiment_id, phase.trace_ids, phase.started_ms
+    )
     ids = list(dict.fromkeys(phase.trace_ids))
     present = [t for t in ids if t in infos]
     done = [t for t in present if finalized(infos[t])]
