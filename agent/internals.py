@@ -14,7 +14,7 @@ from typing import Any
 from mlflow.entities import LiveSpan, TraceInfo
 from mlflow.entities.model_registry import PromptVersion
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
-from mlflow.tracing.constant import TraceMetadataKey, TraceSizeStatsKey
+from mlflow.tracing.constant import SpanAttributeKey, TraceMetadataKey, TraceSizeStatsKey
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
 from opentelemetry.sdk.util import BoundedList
@@ -29,6 +29,13 @@ def raw_attributes(span: LiveSpan) -> dict[str, Any]:
     that only searches the text for secrets needs the strings as they are.
     """
     return dict(span._span.attributes or {})
+
+
+def raw_inputs_outputs(span: LiveSpan) -> tuple[Any, Any]:
+    """The span's inputs and outputs as stored (JSON strings), read without decoding them: a
+    processor decides from the text whether the value is worth decoding at all."""
+    attributes = span._span.attributes or {}
+    return attributes.get(SpanAttributeKey.INPUTS), attributes.get(SpanAttributeKey.OUTPUTS)
 
 
 def has_ended(span: LiveSpan) -> bool:

@@ -9,6 +9,8 @@ from agent.tracing.processors import (
     TOKEN_EVENT,
     describe_cancellation,
     drop_token_events,
+    fold_tool_artifacts,
+    lighten_state_spans,
     redactor,
 )
 from agent.tracing.setup import MLFLOW_ENV, configure
@@ -34,7 +36,9 @@ __all__ = [
     "drop_token_events",
     "end_open_spans",
     "flush",
+    "fold_tool_artifacts",
     "keep_checking",
+    "lighten_state_spans",
     "public_uri",
     "record_event",
     "redactor",

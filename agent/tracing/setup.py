@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import mlflow
+from mlflow.entities import LiveSpan
 
 from agent.settings import Settings
 from agent.tracing.export import EXPORT_FAILURES
-from agent.tracing.processors import describe_cancellation, drop_token_events, redactor
+from agent.tracing.processors import (
+    describe_cancellation,
+    drop_token_events,
+    fold_tool_artifacts,
+    lighten_state_spans,
+    redactor,
+)
 
 # MLflow's own settings that the app sets from `Settings`, so they too have one home.
 # The HTTP ones bound how long the background exporter keeps retrying a tracking server that
@@ -42,8 +50,14 @@ def configure(settings: Settings) -> None:
     mlflow.tracing.enable()
     # Inline tracer: manual spans opened inside a node nest under that node.
     mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
-    processors = [redactor(settings.secrets()), describe_cancellation]
+    # The redactor runs last, on what is left to export.
+    processors: list[Callable[[LiveSpan], None]] = [
+        lighten_state_spans,
+        fold_tool_artifacts,
+        describe_cancellation,
+    ]
     if not settings.trace_token_events:
         processors.append(drop_token_events)
+    processors.append(redactor(settings.secrets()))
     mlflow.tracing.configure(span_processors=processors)
     EXPORT_FAILURES.watch()

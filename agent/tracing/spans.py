@@ -12,6 +12,7 @@ import mlflow
 from mlflow.entities import LiveSpan, SpanEvent, SpanType
 
 from agent import citations, internals
+from agent.state import Article
 
 
 def end_open_spans(root: LiveSpan, reason: str) -> int:
@@ -80,6 +81,8 @@ def _preview(value: Any) -> Any:
         return f"{len(value)} item(s)"
     if isinstance(value, str) and len(value) > 300:
         return value[:300] + "..."
+    if isinstance(value, Article):  # its text is the node span's output
+        return f"{value.title} ({value.word_count} words)"
     if hasattr(value, "model_dump"):
         return value.model_dump()
     return value

@@ -39,6 +39,14 @@ def test_raw_attributes_are_the_json_strings_mlflow_stores() -> None:
     assert json.loads(internals.raw_attributes(span)["conversation"]) == {"messages": ["hello"]}
 
 
+def test_inputs_and_outputs_are_read_as_the_json_mlflow_stores() -> None:
+    span = live_span()
+    span.set_inputs({"topic": "Bees"})
+    span.set_outputs(["done"])
+    inputs, outputs = internals.raw_inputs_outputs(span)
+    assert json.loads(inputs) == {"topic": "Bees"} and json.loads(outputs) == ["done"]
+
+
 def test_an_ended_span_says_so() -> None:
     span = live_span()
     assert not internals.has_ended(span)
