@@ -45,7 +45,9 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         "stream_usage": True,
     }
     if settings.llm_model == "offline":
-        offline = StreamingASGITransport(create_app(settings.offline_token_delay_ms))
+        offline = StreamingASGITransport(
+            create_app(settings.offline_token_delay_ms, settings.offline_first_token_ms)
+        )
         return ChatOpenAI(
             model=MODEL_NAME,
             api_key="offline",

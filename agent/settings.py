@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     offline_token_delay_ms: float = Field(
         0, ge=0, le=1000, description="Per-token delay of the offline model, for streaming demos."
     )
+    offline_first_token_ms: float = Field(
+        0,
+        ge=0,
+        le=60000,
+        description="The offline model's wait before its first token, like a hosted model's "
+        "time to first token (benchmarks: bench.throughput --setting).",
+    )
 
     # --- research sources -----------------------------------------------------------------
     sources_dir: Path = BUNDLED_SOURCES

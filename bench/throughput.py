@@ -1,9 +1,11 @@
 """Sustained articles per second with tracing on and off, and whether every trace was stored.
 
     uv run python -m bench.throughput [--concurrency 8 32] [--duration 60] [--mlflow-workers 1]
+        [--setting OFFLINE_FIRST_TOKEN_MS=300 --setting OFFLINE_TOKEN_DELAY_MS=20 ...]
         [--traced-setting MLFLOW_TRACE_QUEUE_SIZE=100 ...]
 
-Starts an MLflow server and two APIs on loopback (offline model, no token delay): one traced
+Starts an MLflow server and two APIs on loopback (offline model; no delay unless --setting gives
+one, the worst case for tracing's share): one traced
 into the server, one with TRACING_ENABLED=false. For each concurrency N, N clients loop
 POST /write against one API for the duration, then against the other (one configuration at a
 time, so they never share the CPU; the order alternates between concurrencies so a drift in
@@ -19,10 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 
 import httpx
 from mlflow import MlflowClient
@@ -39,31 +38,13 @@ from bench.harness import (
     tracking_db,
     tracking_server_pid,
 )
+from bench.phases import Phase, report_phase, report_ratios
 from bench.storage import log_markers, stored_span_counts, wait_until_stored
-from bench.write_latency import TOPICS, p95
+from bench.write_latency import TOPICS
 
 # Settings both APIs share. The semaphore must never be what limits throughput here: a 503
 # "busy" would count as a failure and flatter the configuration that hits it more.
 COMMON = {"MAX_CONCURRENT_WRITES": "64", "RUNTIME_STATS_ENABLED": "true"}
-
-
-@dataclass
-class Phase:
-    """One configuration at one concurrency: what the clients saw."""
-
-    config: str
-    concurrency: int
-    started_ms: int = 0  # wall clock, to find this phase's traces in the server
-    seconds: float = 0.0  # first request sent to last response received
-    latencies_ms: list[float] = field(default_factory=list)
-    failures: Counter[str] = field(default_factory=Counter)
-    trace_ids: list[str] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the load
-    mlflow_cpu_at_start: float = 0.0  # the tracking server's, when the phase began
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
 
 def cpu_snapshot(api: Server, mlflow_pid: int) -> dict[str, float]:
@@ -122,32 +103,6 @@ def runtime(api: Server) -> dict[str, int]:
     return httpx.get(f"{api.url}/debug/runtime", timeout=10).json()
 
 
-def report_phase(phase: Phase) -> None:
-    lat = phase.latencies_ms
-    failures = ", ".join(f"{k}: {v}" for k, v in sorted(phase.failures.items())) or "none"
-    median = statistics.median(lat) if lat else float("nan")
-    tail = p95(lat) if len(lat) > 1 else float("nan")
-    print(
-        f"{phase.config:>9}: {len(lat):5d} ok  {phase.rate:6.2f} articles/s  "
-        f"median {median:6.0f} ms  p95 {tail:6.0f} ms  failures: {failures}",
-        flush=True,
-    )
-    cpu = phase.cpu
-    others = cpu["machine"] - cpu["API"] - cpu["MLflow server"] - cpu["this client"]
-    per_article = 1000 / max(len(lat), 1)
-    cores = {**cpu, "other processes": others}
-    busy = ", ".join(
-        f"{name} {cores[name] / phase.seconds:.2f}"
-        for name in ("API", "MLflow server", "this client", "other processes")
-    )
-    print(
-        f"   CPU per article: API {cpu['API'] * per_article:.0f} ms (event loop "
-        f"{cpu['event loop'] * per_article:.0f} ms). Cores busy during the load: {busy}, "
-        f"of {os.cpu_count()}",
-        flush=True,
-    )
-
-
 def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) -> None:
     """Waits for the traced API's exporter to drain, then counts what the server holds."""
     client = MlflowClient(tracking_uri=mlflow_url)
@@ -198,6 +153,14 @@ def main() -> None:
         "--mlflow-workers", type=int, default=1, help="the tracking server's worker processes"
     )
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an app setting for both APIs, e.g. OFFLINE_FIRST_TOKEN_MS=300 with "
+        "OFFLINE_TOKEN_DELAY_MS=20 for a hosted model's pace; repeatable",
+    )
+    parser.add_argument(
         "--traced-setting",
         action="append",
         default=[],
@@ -206,7 +169,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     extra = dict(setting.split("=", 1) for setting in args.traced_setting)
-    configs = {"untraced": {**COMMON, "TRACING_ENABLED": "false"}, "traced": {**COMMON, **extra}}
+    both = {**COMMON, **dict(setting.split("=", 1) for setting in args.setting)}
+    configs = {"untraced": {**both, "TRACING_ENABLED": "false"}, "traced": {**both, **extra}}
     with apis(configs, mlflow_workers=args.mlflow_workers) as (mlflow_url, servers):
         for api in servers.values():
             warm_up(api)
@@ -216,6 +180,7 @@ def main() -> None:
             print(
                 f"concurrency {concurrency}, {args.duration:.0f} s per configuration, "
                 f"MLflow server workers {args.mlflow_workers}"
+                + (f", both APIs {args.setting}" if args.setting else "")
                 + (f", traced API also {extra}" if extra else ""),
                 flush=True,
             )
@@ -228,8 +193,7 @@ def main() -> None:
                 if name == "traced":
                     # Also keeps the exporter's backlog from running into the next phase.
                     report_storage(mlflow_url, mlflow_pid, api, phase)
-            ratio = phases["traced"].rate / phases["untraced"].rate
-            print(f"   traced/untraced throughput: {ratio:.2f} (target >= 0.80)\n", flush=True)
+            report_ratios(phases["traced"], phases["untraced"])
             order.reverse()
 
 

@@ -62,6 +62,7 @@ class ServerState:
     counts `GET /admin/stats` reports."""
 
     token_delay_s: float
+    first_token_s: float = 0
     completions: int = 0
     faults_served: int = 0
     answer_faults_served: int = 0

@@ -49,9 +49,11 @@ __all__ = [
 DEFAULT_CONTEXT_TOKENS = 131072  # what /v1/models says when no plan sets a window
 
 
-def create_app(token_delay_ms: float = 0) -> FastAPI:
+def create_app(token_delay_ms: float = 0, first_token_ms: float = 0) -> FastAPI:
+    """The model's app; the delays make it answer at a hosted model's pace: `first_token_ms`
+    before the first token, then `token_delay_ms` a token."""
     app = FastAPI(title="Offline model", docs_url=None, redoc_url=None)
-    state = ServerState(token_delay_s=token_delay_ms / 1000)
+    state = ServerState(token_delay_s=token_delay_ms / 1000, first_token_s=first_token_ms / 1000)
     app.state.model = state
 
     @app.get("/v1/models")
@@ -102,11 +104,15 @@ def create_app(token_delay_ms: float = 0) -> FastAPI:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             chunks = wire.stream(
-                state.token_delay_s, completion_id, reply, usage if include_usage else None
+                state.token_delay_s,
+                completion_id,
+                reply,
+                usage if include_usage else None,
+                first_token_s=state.first_token_s,
             )
             return StreamingResponse(chunks, media_type="text/event-stream")
-        if state.token_delay_s:
-            await asyncio.sleep(state.token_delay_s * usage["completion_tokens"])
+        if wait := state.first_token_s + state.token_delay_s * usage["completion_tokens"]:
+            await asyncio.sleep(wait)
         return JSONResponse(wire.completion(completion_id, reply, usage))
 
     @app.post("/admin/faults")

@@ -48,10 +48,14 @@ def completion(completion_id: str, reply: Reply, usage: dict[str, int]) -> dict[
 
 
 async def stream(
-    token_delay_s: float, completion_id: str, reply: Reply, usage: dict[str, int] | None
+    token_delay_s: float,
+    completion_id: str,
+    reply: Reply,
+    usage: dict[str, int] | None,
+    first_token_s: float = 0,
 ) -> AsyncIterator[str]:
-    """Server-sent events: the text token by token (each after `token_delay_s`), then the tool
-    calls, the finish reason and, if asked for, the usage."""
+    """Server-sent events: after `first_token_s`, the text token by token (each after
+    `token_delay_s`), then the tool calls, the finish reason and, if asked for, the usage."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {
@@ -64,6 +68,8 @@ async def stream(
         }
         return f"data: {json.dumps(body)}\n\n"
 
+    if first_token_s:
+        await asyncio.sleep(first_token_s)
     yield chunk({"role": "assistant", "content": ""})
     for piece in tokens.split_tokens(reply.content or ""):
         if token_delay_s:

@@ -25,7 +25,7 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
         return 0
 
     def offline_model(args: argparse.Namespace, settings: Settings) -> int:
-        _offline_model(args.port, args.host, settings.offline_token_delay_ms)
+        _offline_model(args.port, args.host, settings)
         return 0
 
     return {
@@ -109,9 +109,10 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _offline_model(port: int, host: str, delay_ms: float) -> None:
+def _offline_model(port: int, host: str, settings: Settings) -> None:
     import uvicorn
 
     from offline_model.server import create_app
 
-    uvicorn.run(create_app(delay_ms), host=host, port=port)
+    app = create_app(settings.offline_token_delay_ms, settings.offline_first_token_ms)
+    uvicorn.run(app, host=host, port=port)

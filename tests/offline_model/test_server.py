@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -377,3 +378,16 @@ async def test_answer_faults_are_per_task(client, library) -> None:
     assert second["finish_reason"] == "length"
     assert third["finish_reason"] == "stop"
     Outline.model_validate_json(third["message"]["content"])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_first_token_wait_holds_back_the_answer_like_a_hosted_model(stream: bool) -> None:
+    transport = httpx.ASGITransport(app=create_app(first_token_ms=300))
+    async with httpx.AsyncClient(transport=transport, base_url="http://m") as slow:
+        started = time.perf_counter()
+        answer = await slow.post(
+            "/v1/chat/completions", json={**user("Hello"), "model": MODEL_NAME, "stream": stream}
+        )
+        waited = time.perf_counter() - started
+    assert answer.status_code == 200
+    assert waited >= 0.3  # a lower bound only: a busy machine may take longer, never less
