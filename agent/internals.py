@@ -144,3 +144,11 @@ def is_missing_gateway_endpoint(error_code: str, message: str) -> bool:
     """The tracking server's answer when a scheduled judge names an endpoint it lacks: the
     code alone is shared with every other miss, so the message tells them apart."""
     return error_code == NOT_FOUND and "Gateway" in message
+
+
+def derived_preview(value: Any, role: str) -> str | None:
+    """The preview MLflow derives from a root span's inputs (`role="user"`) or outputs
+    (`"assistant"`) when none was set, as the tracking server does when it stores spans."""
+    from mlflow.tracing.utils.truncation import _get_truncated_preview
+
+    return _get_truncated_preview(json.dumps(value), role=role)

@@ -93,7 +93,7 @@ class ArticleWriter:
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
             trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
             emit(Event("trace", {"trace_id": trace_id, "request_id": request.request_id}))
-            root.set_inputs(asdict(request))
+            root.set_inputs(trace_info.root_inputs(request))
             # Loaded inside the trace, so MLflow links each prompt version to it.
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
             self.version.note_prompts(prompts.summary())
@@ -149,17 +149,12 @@ class ArticleWriter:
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             article: Article = final["article"]
-            trace_info.record_outcome(
-                root, request, "article", f"{article.title} ({article.word_count} words)"
-            )
+            said = trace_info.response_preview(article.title, article.word_count)
+            trace_info.record_outcome(root, request, "article", said)
             totals = usage.total(counter)
             cost = usage.cost_usd(self.settings, totals)
             root.set_outputs(
-                {
-                    "title": article.title,
-                    "word_count": article.word_count,
-                    "references": len(article.references),
-                }
+                trace_info.root_outputs(article.title, article.word_count, len(article.references))
             )
             root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
         return WriteResult(

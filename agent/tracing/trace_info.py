@@ -3,12 +3,38 @@ and how it ended, in the fields MLflow's trace list shows and searches."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import mlflow
 from mlflow.entities.span import NoOpSpan
 
 from agent.request import DEFAULTS, WriteRequest
+
+
+def root_inputs(request: WriteRequest) -> dict[str, Any]:
+    """The root span's inputs: the request, led by the Request column's words as a user turn.
+
+    The tracking server also derives a trace's previews from its root span (the last user and
+    assistant message, where there are messages) as it stores the spans, and that store races
+    the app's own preview: two export calls for one trace may land in either order. Shaped as
+    a chat turn, the derived preview is the app's, whichever wins.
+    """
+    return {"messages": [{"role": "user", "content": request_preview(request)}], **asdict(request)}
+
+
+def root_outputs(title: str, words: int, references: int) -> dict[str, Any]:
+    """The root span's outputs: the article's summary, led by the Response column's words."""
+    return {
+        "messages": [{"role": "assistant", "content": response_preview(title, words)}],
+        "title": title,
+        "word_count": words,
+        "references": references,
+    }
+
+
+def response_preview(title: str, words: int) -> str:
+    return f"{title} ({words} words)"
 
 
 def describe(

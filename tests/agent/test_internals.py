@@ -194,3 +194,14 @@ async def test_a_step_timeout_runs_every_node_in_a_task_of_its_own() -> None:
     timed: list[Any] = []
     await toy_graph(30, timed).ainvoke({}, context=ToyContext())
     assert len(timed) == 2 and timed[0] is not timed[1] and caller not in timed
+
+
+def test_mlflow_derives_the_apps_previews_from_the_root_span() -> None:
+    from agent.request import WriteRequest
+    from agent.tracing import trace_info
+
+    request = WriteRequest(topic="Bees", audience="gardeners")
+    inputs = trace_info.root_inputs(request)
+    assert internals.derived_preview(inputs, "user") == trace_info.request_preview(request)
+    outputs = trace_info.root_outputs("Bees at Work", 612, 3)
+    assert internals.derived_preview(outputs, "assistant") == "Bees at Work (612 words)"
