@@ -13,8 +13,6 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from pydantic import BaseModel, ConfigDict
 
-from agent.citations import count_words
-
 SUFFIXES = (".md", ".markdown", ".txt")
 # Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
 # rather than a whole chapter.
@@ -196,7 +194,9 @@ def _merge_paragraphs(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for section, paragraph in blocks:
         if merged and merged[-1][0] == section:
             joined = f"{merged[-1][1]}\n\n{paragraph}"
-            if count_words(joined) <= MAX_PASSAGE_WORDS:
+            # A size bound on the text, in whitespace-separated pieces, not the prose word
+            # count: the passages the library cuts (and what models were measured on) stay put.
+            if len(joined.split()) <= MAX_PASSAGE_WORDS:
                 merged[-1] = (section, joined)
                 continue
         merged.append((section, paragraph))
