@@ -10,6 +10,7 @@ from typing import Any
 
 import mlflow
 from mlflow.entities import LiveSpan, SpanEvent, SpanType
+from mlflow.entities.span import NoOpSpan
 
 from agent import citations, internals
 from agent.state import Article
@@ -100,6 +101,8 @@ def traced_node(name: str) -> Callable[[NodeFn], NodeFn]:
         async def run(state: dict[str, Any], runtime: Any) -> dict[str, Any]:
             with mlflow.start_span(f"{name}.state", span_type=SpanType.CHAIN) as span:
                 NODE_SPAN.set(span)  # the node runs in a task of its own: this stays in it
+                if isinstance(span, NoOpSpan):  # untraced: no summary is worth computing
+                    return await node(state, runtime)
                 span.set_inputs(state_attributes(state))
                 started = time.perf_counter()
                 update = await node(state, runtime)
