@@ -1,5 +1,5 @@
 # The API on a slim Python image, as a non-root user. Point MLFLOW_TRACKING_URI at your
-# tracking server; without one, traces go to a sqlite file in /app/data.
+# tracking server; without one, traces go to a sqlite file in /app/data, beside the sessions.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,7 +27,8 @@ USER app
 ENV PATH="/app/.venv/bin:$PATH" \
     API_HOST=0.0.0.0 \
     API_PORT=8000 \
-    MLFLOW_TRACKING_URI=sqlite:////app/data/mlflow.db
+    MLFLOW_TRACKING_URI=sqlite:////app/data/mlflow.db \
+    CHECKPOINT_URL=sqlite:////app/data/sessions.db
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('API_PORT', '8000'), timeout=2)"]

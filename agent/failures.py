@@ -20,6 +20,8 @@ CODES: dict[str, tuple[int, bool]] = {
     "provider_error": (502, True),  # the provider failed (5xx, 429, timeouts) after retries
     "timeout": (504, True),
     "busy": (503, True),
+    "unknown_session": (404, False),  # no such session, or another user's
+    "session_busy": (409, True),  # a turn of the same session is still running
     "internal_error": (500, True),
 }
 
@@ -44,6 +46,11 @@ class WriteFailed(Exception):
         "internal_error": "The article could not be written because of an internal error.",
         "busy": "The server is writing as many articles as it allows at once. Try again in a "
         "few seconds.",
+        "unknown_session": "There is no session with that id for this user. Sessions belong to "
+        "the user_id of their first turn: name the same user_id, or leave session_id out to "
+        "start a new session.",
+        "session_busy": "A turn of this session is still running. Wait for it to finish, then "
+        "try again.",
     }
 
     def __init__(

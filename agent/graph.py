@@ -14,6 +14,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
@@ -86,7 +87,11 @@ def tool_node(tools: list[BaseTool], messages_key: str) -> ToolNode:
     )
 
 
-def build_graph(step_timeout_seconds: float = STEP_TIMEOUT_SECONDS) -> Graph:
+def build_graph(
+    step_timeout_seconds: float = STEP_TIMEOUT_SECONDS,
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+) -> Graph:
+    """The graph; with `checkpointer`, each run's state is saved under its thread (session)."""
     graph = StateGraph(ArticleState, context_schema=WriterContext, input_schema=ArticleInput)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
@@ -110,7 +115,7 @@ def build_graph(step_timeout_seconds: float = STEP_TIMEOUT_SECONDS) -> Graph:
     graph.add_edge("editor_tools", "review")
     graph.add_edge("revise", "review")
     graph.add_edge("finalize", END)
-    compiled = graph.compile(name="article-writer")
+    compiled = graph.compile(name="article-writer", checkpointer=checkpointer)
     # A bound on every step. It also makes LangGraph run each node in its own asyncio task,
     # which keeps autolog's inline tracer from nesting each node under the one before it.
     compiled.step_timeout = step_timeout_seconds

@@ -45,6 +45,11 @@ class WriteRequest:
 DEFAULTS = WriteRequest(topic="")
 
 
+def new_session_id() -> str:
+    """A session id for a caller that named none: unguessable, since it names their article."""
+    return f"s-{uuid.uuid4().hex}"
+
+
 def topic_problem(topic: str) -> str | None:
     """Why a topic cannot be written about, for callers that do not validate with pydantic."""
     low, high = TOPIC_CHARS

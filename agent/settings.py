@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         16, ge=1, description="Articles written at once; more get 503 with Retry-After."
     )
 
+    # --- sessions -------------------------------------------------------------------------
+    checkpoint_url: str = Field(
+        "sqlite:///.data/sessions.db",
+        description="Where sessions last (LangGraph's checkpoints and the sessions' records): "
+        "`sqlite:///<path>` (a file, created if missing), or `memory` (this process only).",
+    )
+
     # --- MLflow ---------------------------------------------------------------------------
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"
     mlflow_ui_url: str | None = Field(
@@ -162,6 +169,16 @@ class Settings(BaseSettings):
     mlflow_data_dir: Path = Field(
         Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."
     )
+
+    @field_validator("checkpoint_url")
+    @classmethod
+    def _known_checkpoint_store(cls, value: str) -> str:
+        if value == "memory" or (value.startswith("sqlite:///") and len(value) > 10):
+            return value
+        raise ValueError(
+            f"CHECKPOINT_URL={value!r}: use sqlite:///<path> (e.g. sqlite:///.data/sessions.db) "
+            "or memory"
+        )
 
     @field_validator("llm_model")
     @classmethod

@@ -28,7 +28,10 @@ from agent.graph import build_graph
 from agent.grounding import no_sources_message
 from agent.llm import chat_model, context_window
 from agent.prompts import PromptCatalog, PromptSet
-from agent.request import WriteRequest
+from agent.request import WriteRequest, new_session_id
+from agent.sessions import Persistence, SessionBusy, SessionRecord, Sessions, UnknownSession
+from agent.sessions.persistence import memory
+from agent.sessions.records import TurnInProgress
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleInput
@@ -49,11 +52,24 @@ class WriteResult:
     model: str
     duration_ms: int
     prompts: list[dict[str, Any]]
+    session_id: str
+    turn: int
+
+
+@dataclass(frozen=True)
+class SessionView:
+    record: SessionRecord
+    article: Article | None
 
 
 class ArticleWriter:
-    def __init__(self, settings: Settings) -> None:
+    """`persistence` is where sessions last (the API opens CHECKPOINT_URL's); without it they
+    last as long as this object, which is all a one-off run or an evaluation needs."""
+
+    def __init__(self, settings: Settings, persistence: Persistence | None = None) -> None:
         self.settings = settings
+        self.persistence = persistence or memory()
+        self.sessions = Sessions(self.persistence.store)
         library = SourceLibrary(settings.sources_dir)
         self.prompts = PromptCatalog(settings)
         self.context = WriterContext(
@@ -64,7 +80,7 @@ class ArticleWriter:
             bounds=Bounds.from_settings(settings),
         )
         self._window_asked = settings.llm_context_tokens is not None
-        self.graph = build_graph(settings.step_timeout_seconds)
+        self.graph = build_graph(settings.step_timeout_seconds, self.persistence.checkpointer)
         self.version = AgentVersion(settings, self.graph)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
 
@@ -84,15 +100,41 @@ class ArticleWriter:
                 limits = replace(self.context.limits, context_tokens=window)
                 self.context = replace(self.context, limits=limits)
             log.info("model context window: %s tokens", window or "unknown")
-        async with self._slots:
-            return await self._write(request, on_event or _ignore, tokens)
+        request = replace(request, session_id=request.session_id or new_session_id())
+        assert request.session_id
+        try:
+            async with (
+                self.sessions.turn(
+                    request.session_id, request.user_id, "write", request.topic
+                ) as turn,
+                self._slots,
+            ):
+                if turn.n > 1:  # a new article in the session replaces the one it had
+                    await self.persistence.checkpointer.adelete_thread(turn.session_id)
+                return await self._write(request, on_event or _ignore, tokens, turn)
+        except UnknownSession:
+            raise WriteFailed("unknown_session", None) from None
+        except SessionBusy:
+            raise WriteFailed("session_busy", None) from None
 
-    async def _write(self, request: WriteRequest, emit: EventHook, tokens: bool) -> WriteResult:
+    async def _write(
+        self, request: WriteRequest, emit: EventHook, tokens: bool, turn: TurnInProgress
+    ) -> WriteResult:
         counter = UsageMetadataCallbackHandler()
         started = time.perf_counter()
         with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
-            trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
-            emit(Event("trace", {"trace_id": trace_id, "request_id": request.request_id}))
+            trace_id = turn.trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
+            emit(
+                Event(
+                    "trace",
+                    {
+                        "trace_id": trace_id,
+                        "request_id": request.request_id,
+                        "session_id": turn.session_id,
+                        "turn": turn.n,
+                    },
+                )
+            )
             root.set_inputs(trace_info.root_inputs(request))
             # Loaded inside the trace, so MLflow links each prompt version to it.
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
@@ -106,6 +148,7 @@ class ArticleWriter:
                         "llm.provider": self.settings.provider,
                         "llm.model": self.settings.model_name,
                         "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
+                        "session.turn": str(turn.n),
                     },
                     prompt_source=prompts.source,
                     prompt_alias=prompts.alias,
@@ -116,7 +159,7 @@ class ArticleWriter:
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context.
                     final = await asyncio.create_task(
-                        self._run(request, context, counter, emit, tokens)
+                        self._run(request, context, counter, emit, tokens, turn.session_id)
                     )
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
@@ -133,6 +176,7 @@ class ArticleWriter:
                 trace_info.record_outcome(root, request, code)
                 if trace_id:
                     tracing.end_open_spans(root, code)
+                await turn.done(error=code)
                 # Only the app's own words reach the client: a provider's error text stays in
                 # the log and the trace.
                 if isinstance(exc, Unwritable):
@@ -142,6 +186,7 @@ class ArticleWriter:
                 coverage = final["coverage"]
                 trace_info.record_outcome(root, request, "no_sources")
                 root.set_status("ERROR")
+                await turn.done(error="no_sources")
                 raise WriteFailed(
                     "no_sources",
                     trace_id,
@@ -157,6 +202,7 @@ class ArticleWriter:
                 trace_info.root_outputs(article.title, article.word_count, len(article.references))
             )
             root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
+            await turn.done(title=article.title, words=article.word_count)
         return WriteResult(
             article=article,
             trace_id=trace_id,
@@ -165,7 +211,22 @@ class ArticleWriter:
             model=self.settings.model_name,
             duration_ms=round((time.perf_counter() - started) * 1000),
             prompts=prompts.summary(),
+            session_id=turn.session_id,
+            turn=turn.n,
         )
+
+    async def session(self, session_id: str, user_id: str | None) -> SessionView:
+        """The session's record and its current article; UnknownSession if not this user's."""
+        record = await self.sessions.get(session_id, user_id)
+        config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+        state = await self.graph.aget_state(config)
+        return SessionView(record, state.values.get("article"))
+
+    async def forget(self, session_id: str, user_id: str | None) -> None:
+        """Deletes the session's record and checkpoints; UnknownSession if not this user's."""
+        await self.sessions.get(session_id, user_id)
+        await self.persistence.checkpointer.adelete_thread(session_id)
+        await self.sessions.delete(session_id)
 
     def _run(
         self,
@@ -174,6 +235,7 @@ class ArticleWriter:
         counter: UsageMetadataCallbackHandler,
         emit: EventHook,
         tokens: bool,
+        session_id: str,
     ) -> Coroutine[Any, Any, dict[str, Any]]:
         """The graph's run on the request, reported as events; it returns the final state."""
         given = ArticleInput(
@@ -182,9 +244,20 @@ class ArticleWriter:
             tone=request.tone,
             target_words=request.target_words,
         )
-        config: RunnableConfig = {"callbacks": [counter], "recursion_limit": RECURSION_LIMIT}
+        config: RunnableConfig = {
+            "callbacks": [counter],
+            "recursion_limit": RECURSION_LIMIT,
+            "configurable": {"thread_id": session_id},  # the session's checkpoints
+        }
         parts = self.graph.astream(
-            given, config, context=context, stream_mode=events.stream_modes(tokens)
+            given,
+            config,
+            context=context,
+            stream_mode=events.stream_modes(tokens),
+            # The state is saved once, when the run ends: a session needs the turn's outcome,
+            # not every step of it. Saving after each step (LangGraph's default) stored 580 KiB
+            # an article instead of 41 and cost 1.5x the run's time (docs/sessions.md).
+            durability="exit",
         )
         return events.relay(parts, emit, lambda: asdict(usage.total(counter)))
 

@@ -11,12 +11,13 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from agent import tracing
+from agent.sessions import open_persistence
 from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import errors, middleware
 from api.middleware import BodyLimit
-from api.routes import debug, feedback, health, write
+from api.routes import debug, feedback, health, sessions, write
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +29,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing.configure(settings)
         app.state.settings = settings
-        app.state.writer = ArticleWriter(settings)
-        app.state.tracking = tracking = tracing.TrackingConnection(settings)
-        catalog = app.state.writer.prompts
-        version = app.state.writer.version
-        # In this order: the tracking check sets the experiment the agent version lives in.
-        traced = [tracking.check, version.check] if settings.tracing_enabled else []
-        checks = [catalog.check, *traced]
-        for check in checks:
-            await check()
-        for problem in (tracking.problem if settings.tracing_enabled else None, catalog.problem):
-            if problem:
-                log.warning("degraded: %s", problem)
-        watcher = asyncio.create_task(tracing.keep_checking(checks))
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            if settings.tracing_enabled:
-                # Traces still queued for export are written before the process ends.
-                await asyncio.to_thread(tracing.flush)
+        # Sessions' checkpoints and records: open for the app's life, closed after the last
+        # request has drained.
+        async with open_persistence(settings.checkpoint_url) as persistence:
+            app.state.writer = ArticleWriter(settings, persistence)
+            app.state.tracking = tracking = tracing.TrackingConnection(settings)
+            catalog = app.state.writer.prompts
+            version = app.state.writer.version
+            # In this order: the tracking check sets the experiment the agent version lives in.
+            traced = [tracking.check, version.check] if settings.tracing_enabled else []
+            checks = [catalog.check, *traced]
+            for check in checks:
+                await check()
+            tracked_problem = tracking.problem if settings.tracing_enabled else None
+            for problem in (tracked_problem, catalog.problem):
+                if problem:
+                    log.warning("degraded: %s", problem)
+            watcher = asyncio.create_task(tracing.keep_checking(checks))
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                if settings.tracing_enabled:
+                    # Traces still queued for export are written before the process ends.
+                    await asyncio.to_thread(tracing.flush)
 
     app = FastAPI(
         title="Article writer",
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(write.router)
     app.include_router(feedback.router)
+    app.include_router(sessions.router)
     app.include_router(health.router)
     if settings.runtime_stats_enabled:
         app.include_router(debug.router)

@@ -16,6 +16,7 @@ from agent.request import (
     TOPIC_CHARS,
     TRACE_ID_PATTERN,
 )
+from agent.sessions import Turn
 from agent.state import Article
 
 
@@ -141,6 +142,18 @@ class WriteResponse(BaseModel):
     model: str
     duration_ms: int
     prompts: list[PromptUsed] = Field(description="The prompt versions this article used.")
+    session_id: str = Field(
+        description="The session this article belongs to: the request's, or a new one."
+    )
+    turn: int = Field(description="This request's turn in the session, from 1.")
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    user_id: str | None = Field(description="Who owns it: the user_id of its first turn.")
+    created: str
+    turns: list[Turn]
+    article: Article | None = Field(description="The session's current article, if it has one.")
 
 
 class ErrorBody(BaseModel):

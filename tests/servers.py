@@ -34,7 +34,17 @@ GATEWAY_SERVER_ENV = {
 ADMIN_TIMEOUT_S = 60
 
 # Settings the tests never inherit from the developer's shell or .env.
-SCRUBBED = ("OPENAI_", "LLM_", "MLFLOW_", "SOURCES_DIR", "PROMPTS_DIR", "TRACING_", "MAX_", "API_")
+SCRUBBED = (
+    "OPENAI_",
+    "LLM_",
+    "MLFLOW_",
+    "SOURCES_DIR",
+    "PROMPTS_DIR",
+    "TRACING_",
+    "MAX_",
+    "API_",
+    "CHECKPOINT_",
+)
 
 
 def free_port() -> int:

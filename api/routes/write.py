@@ -21,6 +21,8 @@ router = APIRouter(tags=["articles"])
 ERRORS = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
+        404: "`unknown_session`: `session_id` names another user's session.",
+        409: "`session_busy`: a turn of the same session is still running.",
         413: "Request body too large.",
         422: "Invalid request (each field to fix is named), an unknown prompt alias, "
         "`no_sources` (the library has nothing on the topic; `closest_sources` lists what it "
@@ -123,4 +125,6 @@ def describe(result: WriteResult, request_id: str, tracking: TrackingConnection)
         model=result.model,
         duration_ms=result.duration_ms,
         prompts=[PromptUsed(**prompt) for prompt in result.prompts],
+        session_id=result.session_id,
+        turn=result.turn,
     )

@@ -6,16 +6,22 @@ import re
 
 import pytest
 from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
 
 from agent import citations
 from agent.events import Event
 from agent.failures import WriteFailed
-from agent.request import WriteRequest
+from agent.request import WriteRequest, new_session_id
 from agent.settings import Settings
 from agent.writer import ArticleWriter
 from offline_model import writing
 
 TOPIC = "How honeybees pollinate crops"
+
+
+# The writer's graph saves each run under a thread (the session id); a run of its own here.
+def one_run() -> RunnableConfig:
+    return {"configurable": {"thread_id": new_session_id()}}
 
 
 async def run_graph(settings: Settings, **request: object) -> dict:
@@ -24,7 +30,9 @@ async def run_graph(settings: Settings, **request: object) -> dict:
     state = {"topic": TOPIC, "audience": "gardeners", "tone": "friendly", "target_words": 500}
     state.update(request)
     research: list = []
-    async for values in writer.graph.astream(state, context=writer.context, stream_mode="values"):
+    async for values in writer.graph.astream(
+        state, one_run(), context=writer.context, stream_mode="values"
+    ):
         research = values.get("research_messages") or research
     return {**values, "research_messages": research}
 
@@ -32,7 +40,7 @@ async def run_graph(settings: Settings, **request: object) -> dict:
 async def test_research_conversation_stays_out_of_later_steps(untraced) -> None:
     writer = ArticleWriter(untraced())
     state = {"topic": TOPIC, "audience": "gardeners", "tone": "friendly", "target_words": 500}
-    final = await writer.graph.ainvoke(state, context=writer.context)
+    final = await writer.graph.ainvoke(state, one_run(), context=writer.context)
     assert final["research_messages"] == []
     assert final["sources"]  # what research found is kept
 

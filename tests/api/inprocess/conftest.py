@@ -52,7 +52,7 @@ def make_settings(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
             _env_file=None,
             tracing_enabled=False,
             mlflow_tracking_uri=tracking_uri,
-            **overrides,  # type: ignore[arg-type]
+            **{"checkpoint_url": "memory", **overrides},  # type: ignore[arg-type]
         )
 
     return make

@@ -49,9 +49,15 @@ async def test_the_stream_starts_with_trace_and_ends_with_the_json_answer(
     assert kinds.count("done") == 1 and "error" not in kinds
     # Numbered from 1 without gaps: a client can tell it missed one.
     assert [int(number) for _, number, _ in events] == list(range(1, len(events) + 1))
-    assert events[0][2] == {"trace_id": None, "request_id": "stream-1", "trace_url": None}
-
     done = events[-1][2]
+    assert events[0][2] == {
+        "trace_id": None,
+        "request_id": "stream-1",
+        "trace_url": None,
+        "session_id": done["session_id"],  # known before any work: a new session's, here
+        "turn": 1,
+    }
+
     assert set(done) == set(WriteResponse.model_fields)  # the body POST /write would answer
     assert done["request_id"] == "stream-1" and done["article"]["word_count"] > 0
     totals = [data["total_tokens"] for kind, _, data in events if kind == "usage"]

@@ -1,0 +1,121 @@
+"""Who owns a session and what happened in it, turn by turn, kept in LangGraph's store.
+
+The session's graph state (the current article, its sources) is the checkpointer's, by thread
+id = session id; this record is what the graph state does not hold: the owner, and each turn's
+instruction, outcome and trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langgraph.store.base import BaseStore
+from pydantic import BaseModel, Field
+
+NAMESPACE = ("sessions",)
+
+
+class UnknownSession(LookupError):
+    """No such session, or not this user's: the same answer, so ids cannot be probed."""
+
+
+class SessionBusy(RuntimeError):
+    """A turn of the session is still running."""
+
+
+class Turn(BaseModel):
+    n: int
+    kind: str = Field(description="`write`: a new article; later kinds revise it.")
+    instruction: str = Field(description="What the turn was asked: the topic, for `write`.")
+    trace_id: str | None
+    at: str = Field(description="When the turn ended, ISO 8601 UTC.")
+    title: str | None = None
+    words: int | None = None
+    error: str | None = Field(None, description="The error code, when the turn failed.")
+
+
+class SessionRecord(BaseModel):
+    session_id: str
+    user_id: str | None = Field(description="The user of the first turn, who owns it.")
+    created: str
+    turns: list[Turn] = Field(default_factory=list)
+
+    @property
+    def next_turn(self) -> int:
+        return len(self.turns) + 1
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Sessions:
+    """Session records in `store`; turns in flight are refused while one runs (this process)."""
+
+    def __init__(self, store: BaseStore) -> None:
+        self.store = store
+        self._running: set[str] = set()
+
+    async def get(self, session_id: str, user_id: str | None) -> SessionRecord:
+        item = await self.store.aget(NAMESPACE, session_id)
+        if item is None:
+            raise UnknownSession(session_id)
+        record = SessionRecord.model_validate(item.value)
+        if record.user_id != user_id:
+            raise UnknownSession(session_id)
+        return record
+
+    async def find_or_start(self, session_id: str, user_id: str | None) -> SessionRecord:
+        try:
+            return await self.get(session_id, user_id)
+        except UnknownSession:
+            if await self.store.aget(NAMESPACE, session_id) is not None:
+                raise  # someone else's
+        return SessionRecord(session_id=session_id, user_id=user_id, created=now())
+
+    async def add_turn(self, record: SessionRecord, turn: Turn) -> None:
+        record.turns.append(turn)
+        await self.store.aput(NAMESPACE, record.session_id, record.model_dump())
+
+    async def delete(self, session_id: str) -> None:
+        await self.store.adelete(NAMESPACE, session_id)
+
+    @contextlib.asynccontextmanager
+    async def turn(
+        self, session_id: str, user_id: str | None, kind: str, instruction: str
+    ) -> AsyncIterator[TurnInProgress]:
+        """A turn of the session (started if new): one at a time per session, in this process."""
+        record = await self.find_or_start(session_id, user_id)
+        if session_id in self._running:
+            raise SessionBusy(session_id)
+        self._running.add(session_id)
+        try:
+            yield TurnInProgress(self, record, kind, instruction)
+        finally:
+            self._running.discard(session_id)
+
+
+def turn_of(n: int, kind: str, instruction: str, trace_id: str | None, **outcome: Any) -> Turn:
+    return Turn(n=n, kind=kind, instruction=instruction, trace_id=trace_id, at=now(), **outcome)
+
+
+class TurnInProgress:
+    """One turn of a session while it runs: claimed on entry, recorded and released on exit."""
+
+    def __init__(self, sessions: Sessions, record: SessionRecord, kind: str, instruction: str):
+        self.sessions, self.record = sessions, record
+        self.kind, self.instruction = kind, instruction
+        self.n = record.next_turn
+        self.trace_id: str | None = None
+
+    @property
+    def session_id(self) -> str:
+        return self.record.session_id
+
+    async def done(self, **outcome: Any) -> None:
+        """Records the turn: `title` and `words`, or `error` with the failure's code."""
+        turn = turn_of(self.n, self.kind, self.instruction, self.trace_id, **outcome)
+        await self.sessions.add_turn(self.record, turn)

@@ -1,0 +1,60 @@
+"""Where sessions last: a session's state read back whole, and nothing else rebuilt from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel
+
+from agent.request import WriteRequest
+from agent.sessions import open_persistence
+from agent.sessions.persistence import serializer
+from agent.settings import Settings
+from agent.state import Article, Source
+from agent.writer import ArticleWriter
+
+
+async def test_a_session_is_read_back_whole_after_the_database_is_reopened(
+    offline_settings: Settings, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    async with open_persistence(url) as persistence:
+        written = await ArticleWriter(offline_settings, persistence).write(
+            WriteRequest(topic="Coral reefs", user_id="ada")
+        )
+    async with open_persistence(url) as persistence:
+        writer = ArticleWriter(offline_settings, persistence)
+        view = await writer.session(written.session_id, "ada")
+        config = {"configurable": {"thread_id": written.session_id}}
+        state = (await writer.graph.aget_state(config)).values  # type: ignore[arg-type]
+    assert view.article == written.article and isinstance(view.article, Article)
+    assert [t.title for t in view.record.turns] == [written.article.title]
+    assert state["sources"] and all(isinstance(s, Source) for s in state["sources"])
+    assert state["review_messages"]
+    assert all(isinstance(m, BaseMessage) for m in state["review_messages"])
+
+
+class Planted(BaseModel):
+    """A class nobody listed: a checkpoint that names it must not make the app import it."""
+
+    command: str = "rm -rf /"
+
+
+def test_only_the_states_own_classes_are_rebuilt_from_a_checkpoint() -> None:
+    serde = serializer()
+    stored = serde.dumps_typed({"planted": Planted(), "article": article()})
+    read = serde.loads_typed(stored)
+    assert read["planted"] == {"command": "rm -rf /"}  # plain data, never a Planted
+    assert read["article"] == article()
+
+
+def article() -> Article:
+    return Article(title="T", markdown="# T", sections=[], references=[], word_count=1)
+
+
+@pytest.mark.parametrize("url", ["postgres://x", "sqlite://relative", "mysql://db"])
+def test_an_unknown_checkpoint_url_is_refused_at_start(url: str) -> None:
+    with pytest.raises(ValueError, match="CHECKPOINT_URL"):
+        Settings(_env_file=None, checkpoint_url=url)
