@@ -1,6 +1,8 @@
 """`writer`: write an article, serve the API, or start MLflow and the API together.
 
 writer write "How honeybees pollinate crops"   one article in this process, traced
+writer write "Coral reefs" --session S --user U  the same, kept as a turn of session S
+writer session S [--user U]                    a session's turns and current article
 writer serve                                   the API (uvicorn)
 writer up                                      MLflow server + prompts sync + API: `make run`
 writer offline-model --port 8100               the offline model on its own port
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli import evaluation, prompts, serving, write
+from agent.cli import evaluation, prompts, serving, sessions, write
 from agent.settings import Settings
 
 
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     runners = {}  # each command's module adds its parser and says what runs it
-    for module in (write, serving, evaluation, prompts):
+    for module in (write, sessions, serving, evaluation, prompts):
         runners.update(module.add(commands))
     args = parser.parse_args(argv)
     return runners[args.command](args, Settings())

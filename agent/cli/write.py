@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.events import Event
-from agent.request import DEFAULTS, TARGET_WORDS, topic_problem
+from agent.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, TARGET_WORDS, topic_problem
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.tracing import TrackingConnection
+    from agent.writer import ArticleWriter
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
@@ -23,6 +28,11 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     write.add_argument(
         "--words", type=int, default=DEFAULTS.target_words, help=f"target length ({low}-{high})"
     )
+    write.add_argument(
+        "--session",
+        help="write into this session (kept at CHECKPOINT_URL; new if it does not exist)",
+    )
+    write.add_argument("--user", help="the user id (a session belongs to its first turn's user)")
     write.add_argument("--json", action="store_true", help="print the article as JSON")
     write.add_argument(
         "--stream",
@@ -33,6 +43,10 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     def run(args: argparse.Namespace, settings: Settings) -> int:
         if problem := topic_problem(args.topic):
             write.error(problem)
+        for name in ("session", "user"):
+            value = getattr(args, name)
+            if value is not None and not re.fullmatch(ID_PATTERN, value):
+                write.error(f"--{name}: {PATTERN_RULES[ID_PATTERN]}")
         return asyncio.run(_write(args, settings))
 
     return {"write": run}
@@ -69,21 +83,41 @@ def _args(args: dict[str, Any]) -> str:
 
 async def _write(args: argparse.Namespace, settings: Settings) -> int:
     from agent import tracing
-    from agent.failures import WriteFailed
-    from agent.request import WriteRequest
+    from agent.sessions import open_persistence
     from agent.writer import ArticleWriter
 
     tracing.configure(settings)
     connection = tracing.TrackingConnection(settings)
     if settings.tracing_enabled and not await connection.check():
         print(f"warning: {connection.problem}; the trace will not be stored", file=sys.stderr)
-    writer = ArticleWriter(settings)
+    # A one-off article needs no session that outlives the process; a named one is kept where
+    # the API keeps them, so `writer session` and GET /sessions can read it.
+    url = settings.checkpoint_url if args.session else "memory"
+    async with open_persistence(url) as persistence:
+        return await _write_with(args, settings, connection, ArticleWriter(settings, persistence))
+
+
+async def _write_with(
+    args: argparse.Namespace,
+    settings: Settings,
+    connection: TrackingConnection,
+    writer: ArticleWriter,
+) -> int:
+    from agent import tracing
+    from agent.failures import WriteFailed
+    from agent.request import WriteRequest
+
     if settings.tracing_enabled and connection.experiment_id:
         await writer.version.check()  # the trace names the agent version that wrote it
     if not await writer.prompts.check():
         print(f"note: {writer.prompts.problem}", file=sys.stderr)
     request = WriteRequest(
-        topic=args.topic, audience=args.audience, tone=args.tone, target_words=args.words
+        topic=args.topic,
+        audience=args.audience,
+        tone=args.tone,
+        target_words=args.words,
+        user_id=args.user,
+        session_id=args.session,
     )
     print(f"Writing about {args.topic!r} with {settings.model_name}...", file=sys.stderr)
     try:
@@ -94,7 +128,16 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         tracing.flush()
     if args.json:
-        print(json.dumps({"article": result.article.model_dump(), "trace_id": result.trace_id}))
+        print(
+            json.dumps(
+                {
+                    "article": result.article.model_dump(),
+                    "trace_id": result.trace_id,
+                    "session_id": result.session_id,
+                    "turn": result.turn,
+                }
+            )
+        )
     else:
         print(result.article.markdown)
         print("\nReferences")
@@ -110,4 +153,6 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     )
     link = connection.trace_url(result.trace_id) or f"trace id {result.trace_id}"
     print(f"Trace: {link}", file=sys.stderr)
+    if args.session:
+        print(f"Session: {result.session_id}, turn {result.turn}", file=sys.stderr)
     return 0
