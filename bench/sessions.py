@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sqlite3
-import statistics
-import time
 from pathlib import Path
 
 import httpx
 
 from bench.harness import apis
-from bench.write_latency import TOPICS, p95
+from bench.write_latency import TOPICS, WARM_UP, report_medians, round_robin
 
 
 def main() -> None:
@@ -33,22 +31,8 @@ def main() -> None:
     untraced = {"TRACING_ENABLED": "false"}
     configs = {"memory": {**untraced, "CHECKPOINT_URL": "memory"}, "sqlite": untraced}
     with apis(configs) as (_, servers), httpx.Client(timeout=120) as client:
-        timings: dict[str, list[float]] = {name: [] for name in servers}
-        for i in range(args.requests + 3):  # the first 3 rounds warm up
-            for name, api in servers.items():
-                started = time.perf_counter()
-                answer = client.post(f"{api.url}/write", json={"topic": TOPICS[i % len(TOPICS)]})
-                elapsed = (time.perf_counter() - started) * 1000
-                answer.raise_for_status()
-                if i >= 3:
-                    timings[name].append(elapsed)
-        baseline = statistics.median(timings["memory"])
-        for name, values in timings.items():
-            median = statistics.median(values)
-            print(
-                f"{name:>7}: median {median:6.1f} ms   p95 {p95(values):6.1f} ms   "
-                f"x{median / baseline:.3f} of memory   (n={len(values)})"
-            )
+        timings, _ = round_robin(client, servers, args.requests)
+        report_medians(timings, "memory")
         api = servers["sqlite"]
         database = api.log.parent / ".data" / "sessions.db"  # the default, under the API's cwd
         session = ""
@@ -63,11 +47,14 @@ def main() -> None:
                 f"turn {turn}: the session holds {session_bytes(database, session) / 1024:.0f} "
                 "KiB (its checkpoints, pending writes and record)"
             )
-        # Freed pages are reused, not returned; the write-ahead log comes and goes.
-        articles = args.requests + 3 + args.turns
+        # Freed pages are reused, not returned; the write-ahead log is folded in from time to time.
+        articles = args.requests + WARM_UP + args.turns
+        on_disk = sum(
+            p.stat().st_size for p in (database, database.with_suffix(".db-wal")) if p.exists()
+        )
         print(
-            f"the file: {database.stat().st_size / 1024:.0f} KiB after {articles} articles, "
-            f"{database.stat().st_size / 1024 / articles:.0f} KiB an article"
+            f"on disk (the file and its write-ahead log): {on_disk / 1024:.0f} KiB after "
+            f"{articles} articles, {on_disk / 1024 / articles:.0f} KiB an article"
         )
 
 

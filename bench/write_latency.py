@@ -21,7 +21,7 @@ import time
 
 import httpx
 
-from bench.harness import apis, wait_for_trace
+from bench.harness import Server, apis, wait_for_trace
 
 TOPICS = [
     "How honeybees pollinate crops",
@@ -46,6 +46,39 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
+WARM_UP = 3  # rounds left out: imports, the prompt registry and caches load on first use
+
+
+def round_robin(
+    client: httpx.Client, servers: dict[str, Server], requests: int
+) -> tuple[dict[str, list[float]], dict[str, list[httpx.Response]]]:
+    """POST /write round the APIs, one at a time, so all see the same machine noise: each
+    one's latencies in ms and its answers, the warm-up rounds left out."""
+    timings: dict[str, list[float]] = {name: [] for name in servers}
+    answers: dict[str, list[httpx.Response]] = {name: [] for name in servers}
+    for i in range(requests + WARM_UP):
+        for name, api in servers.items():
+            body = {"topic": TOPICS[i % len(TOPICS)]}
+            started = time.perf_counter()
+            answer = client.post(f"{api.url}/write", json=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            answer.raise_for_status()
+            if i >= WARM_UP:
+                timings[name].append(elapsed)
+                answers[name].append(answer)
+    return timings, answers
+
+
+def report_medians(timings: dict[str, list[float]], baseline_name: str) -> None:
+    baseline = statistics.median(timings[baseline_name])
+    for name, values in timings.items():
+        median = statistics.median(values)
+        print(
+            f"{name:>9}: median {median:7.1f} ms   p95 {p95(values):7.1f} ms   "
+            f"x{median / baseline:.3f} of {baseline_name}   (n={len(values)})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40, help="per configuration")
@@ -57,26 +90,9 @@ def main() -> None:
         "sampled": {"MLFLOW_TRACE_SAMPLING_RATIO": "0.1"},
     }
     with apis(configs) as (mlflow_url, servers), httpx.Client(timeout=120) as client:
-        timings: dict[str, list[float]] = {name: [] for name in servers}
-        trace_ids: list[str] = []
-        for i in range(args.requests + 3):  # the first 3 rounds warm up
-            for name, api in servers.items():
-                body = {"topic": TOPICS[i % len(TOPICS)]}
-                started = time.perf_counter()
-                answer = client.post(f"{api.url}/write", json=body)
-                elapsed = (time.perf_counter() - started) * 1000
-                answer.raise_for_status()
-                if i >= 3:
-                    timings[name].append(elapsed)
-                    if name == "traced":
-                        trace_ids.append(answer.json()["trace_id"])
-        baseline = statistics.median(timings["untraced"])
-        for name, values in timings.items():
-            median = statistics.median(values)
-            print(
-                f"{name:>9}: median {median:7.1f} ms   p95 {p95(values):7.1f} ms   "
-                f"x{median / baseline:.2f} of untraced   (n={len(values)})"
-            )
+        timings, answers = round_robin(client, servers, args.requests)
+        report_medians(timings, "untraced")
+        trace_ids = [answer.json()["trace_id"] for answer in answers["traced"]]
         traces = [wait_for_trace(mlflow_url, t) for t in trace_ids[-10:]]
         counts = [len(t.data.spans) for t in traces]
         sizes = [len(t.to_json()) / 1024 for t in traces]
