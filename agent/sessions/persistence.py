@@ -7,7 +7,9 @@ its store (who owns each session and its turns), both at CHECKPOINT_URL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +89,24 @@ async def open_persistence(url: str) -> AsyncIterator[Persistence]:
     ):
         checkpointer = AsyncSqliteSaver(saver_db, serde=serializer())
         store = AsyncSqliteStore(store_db)
-        await checkpointer.setup()
-        await store.setup()
+        async with _only_one_process(path):
+            await checkpointer.setup()
+            await store.setup()
         yield Persistence(checkpointer, store, url)
+
+
+@contextlib.asynccontextmanager
+async def _only_one_process(database: Path) -> AsyncIterator[None]:
+    """Hold an exclusive lock beside `database` while its tables are created or migrated.
+
+    LangGraph's setup reads the schema version, then applies what is missing, in separate
+    statements: processes starting together on one new file (workers, replicas, a restart
+    overlapping the old process) would otherwise both add the same column, and one dies.
+    """
+    lock_file = database.with_name(database.name + ".setup-lock")
+    with await asyncio.to_thread(lock_file.open, "w") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,32 @@ def article() -> Article:
 def test_an_unknown_checkpoint_url_is_refused_at_start(url: str) -> None:
     with pytest.raises(ValueError, match="CHECKPOINT_URL"):
         Settings(_env_file=None, checkpoint_url=url)
+
+
+OPEN_AT = """
+import asyncio, sys, time
+from agent.sessions import open_persistence
+
+async def main() -> None:
+    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all released at one moment
+    async with open_persistence(sys.argv[1]):
+        pass
+
+asyncio.run(main())
+"""
+
+
+def test_processes_starting_together_on_a_new_database_all_start(tmp_path: Path) -> None:
+    """Workers and replicas start at once: every one must create or find the tables."""
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    release = time.time() + 8  # after every process has imported LangGraph
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, url, str(release)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    failures = [p.communicate(timeout=60)[1] for p in processes if p.wait(timeout=60) != 0]
+    assert failures == []
