@@ -22,6 +22,8 @@ CODES: dict[str, tuple[int, bool]] = {
     "busy": (503, True),
     "unknown_session": (404, False),  # no such session, or another user's
     "session_busy": (409, True),  # a turn of the same session is still running
+    "no_article": (409, False),  # a follow-up on a session whose article was never written
+    "unrevisable": (422, False),  # a follow-up asking for a change the app cannot make
     "internal_error": (500, True),
 }
 
@@ -51,6 +53,9 @@ class WriteFailed(Exception):
         "start a new session.",
         "session_busy": "A turn of this session is still running. Wait for it to finish, then "
         "try again.",
+        "no_article": "This session has no article to revise: its write did not produce one. "
+        "Write one first with POST /write and this session_id.",
+        "unrevisable": "The follow-up asks for a change this app cannot make.",
     }
 
     def __init__(

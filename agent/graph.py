@@ -4,6 +4,11 @@
                                                 |                  ^   \\
                                                 +-> END            +-- revise  (bounded rounds)
                                           (no sources on the topic: no article)
+
+A later turn of a session (a follow-up on the article it has) starts at `amend`:
+
+    amend -> revise -> review ...      (shorter, longer, a new section, a new tone or audience)
+    amend -> review ...                (a section dropped: nothing to write)
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from langgraph.prebuilt import ToolNode
 
 from agent import internals
 from agent.context import Bounds, WriterContext
-from agent.nodes import coverage, draft, finalize, plan, research, review, revise
+from agent.nodes import amend, coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
 from agent.state import ArticleInput, ArticleState
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS, skip_repeated_calls
@@ -36,6 +41,14 @@ STEP_TIMEOUT_SECONDS: float = Settings.model_fields["step_timeout_seconds"].defa
 def _wants_tools(messages: list[AnyMessage]) -> bool:
     last = messages[-1] if messages else None
     return isinstance(last, AIMessage) and bool(last.tool_calls)
+
+
+def at_start(state: ArticleState, bounds: Bounds) -> Literal["amend", "plan"]:
+    return "amend" if state.get("follow_up") else "plan"
+
+
+def after_amend(state: ArticleState, bounds: Bounds) -> Literal["revise", "review"]:
+    return "revise" if state.get("verdict") else "review"
 
 
 def after_research(state: ArticleState, bounds: Bounds) -> Literal["research_tools", "coverage"]:
@@ -93,6 +106,7 @@ def build_graph(
 ) -> Graph:
     """The graph; with `checkpointer`, each run's state is saved under its thread (session)."""
     graph = StateGraph(ArticleState, context_schema=WriterContext, input_schema=ArticleInput)
+    graph.add_node("amend", amend)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
     graph.add_node("research_tools", tool_node(RESEARCH_TOOLS, "research_messages"))
@@ -103,7 +117,8 @@ def build_graph(
     graph.add_node("revise", revise)
     graph.add_node("finalize", finalize)
 
-    graph.add_edge(START, "plan")
+    graph.add_conditional_edges(START, Route(at_start), ["amend", "plan"])
+    graph.add_conditional_edges("amend", Route(after_amend), ["revise", "review"])
     graph.add_edge("plan", "research")
     graph.add_conditional_edges("research", Route(after_research), ["research_tools", "coverage"])
     graph.add_edge("research_tools", "research")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agent.sources import SourceLibrary
+from agent.sources import Hit, SourceLibrary
 from agent.state import Coverage, Outline, Scored, Source
 
 COVERED_FLOOR = 0.33  # the best source must score this: below it, no article
@@ -92,6 +92,26 @@ def assess(
         closest=closest(library, topic) if verdict == "none" else [],
     )
     return coverage, [src for src, _ in kept], outline.model_copy(update={"sections": sections})
+
+
+def section_passages(library: SourceLibrary, topic: str, subject: str, k: int) -> list[Hit]:
+    """Passages that can support a new section on `subject` in an article on `topic`: those of
+    each document whose passages hold SECTION_FLOOR of the subject's own words, the bar every
+    planned section meets. One document must hold them: a word here and a word there, from
+    sources on other things, is not a source on the subject."""
+    own = library.terms(subject) - library.terms(topic) or library.terms(subject)
+    total = sum(library.weight(t) for t in own)
+    by_document: dict[str, list[Hit]] = {}
+    for hit in library.search(subject, k):
+        by_document.setdefault(hit.passage.source_id, []).append(hit)
+    kept: list[Hit] = []
+    for hits in by_document.values():
+        held = own & library.terms(" ".join(f"{h.passage.section} {h.passage.text}" for h in hits))
+        if total and sum(library.weight(t) for t in held) / total >= SECTION_FLOOR:
+            kept += [
+                h for h in hits if own & library.terms(f"{h.passage.section} {h.passage.text}")
+            ]
+    return sorted(kept, key=lambda h: -h.score)
 
 
 def no_sources_message(topic: str, coverage: Coverage) -> str:

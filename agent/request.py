@@ -13,6 +13,7 @@ TOPIC_CHARS = (3, 300)
 AUDIENCE_MAX_CHARS = 100
 TONE_MAX_CHARS = 60
 TARGET_WORDS = (150, 2000)
+INSTRUCTION_CHARS = (3, 500)
 # An article within this share of `target_words` is on length: the scorer's bar, and the band
 # the offline model aims inside.
 LENGTH_TOLERANCE = 0.2
@@ -39,6 +40,18 @@ class WriteRequest:
     user_id: str | None = None
     session_id: str | None = None
     prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class ReviseRequest:
+    """A later turn of a session: a change to the article it has, in the reader's words."""
+
+    session_id: str
+    instruction: str
+    user_id: str | None = None
+    target_words: int | None = None  # a length named beside the instruction
+    prompt_alias: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -83,18 +83,50 @@ class Article(BaseModel):
     )
 
 
+class FollowUp(BaseModel):
+    """A later turn of a session: what the reader asked of the article they have."""
+
+    instruction: str
+    target_words: int | None = None  # a length the reader named, beside the instruction
+
+
+Action = Literal["shorten", "lengthen", "add_section", "drop_section", "restyle", "cannot"]
+
+
+class Amendment(BaseModel):
+    """What a follow-up instruction asks of the current article, in terms the graph can do."""
+
+    action: Action = Field(
+        description="shorten or lengthen it; add or drop a section; restyle (a new tone or "
+        "audience); cannot: none of these."
+    )
+    subject: str = Field(
+        "", description="add_section: what the new section covers; drop_section: its heading."
+    )
+    tone: str = Field("", description="restyle: the new tone, if the instruction names one.")
+    audience: str = Field("", description="restyle: the new audience, if it names one.")
+    target_words: int | None = Field(None, description="A length the instruction names.")
+    cite: list[int] = Field(
+        default_factory=list, description="add_section: the sources' numbers it may cite."
+    )
+
+
 class ArticleInput(TypedDict):
-    """What a run is given: the request's article fields (`agent.request.WriteRequest`)."""
+    """What a run is given: the request's article fields (`agent.request.WriteRequest`), or, on
+    a later turn of a session, only the follow-up (the rest is the session's state)."""
 
     topic: str  # what the article is about, as the user wrote it
     audience: str  # who reads it: the prompts and the readability check aim at them
     tone: str
     target_words: int  # the length asked for; LENGTH_TOLERANCE either way counts as on length
+    follow_up: NotRequired[FollowUp | None]  # a revise turn starts at `amend`, not at `plan`
 
 
 class ArticleState(ArticleInput, total=False):
     """The input and what the nodes add to it, each field written by the node named above it."""
 
+    # amend (a revise turn): what the follow-up asks, for the writer's next revision
+    amendment: Amendment | None
     # plan
     outline: Outline
     # research: its own conversation, so tool chatter never reaches the writer's prompts

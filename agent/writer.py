@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import mlflow
 from langchain_core.callbacks import UsageMetadataCallbackHandler
@@ -28,13 +28,13 @@ from agent.graph import build_graph
 from agent.grounding import no_sources_message
 from agent.llm import chat_model, context_window
 from agent.prompts import PromptCatalog, PromptSet
-from agent.request import WriteRequest, new_session_id
+from agent.request import ReviseRequest, WriteRequest, new_session_id
 from agent.sessions import Persistence, SessionBusy, SessionRecord, Sessions, UnknownSession
 from agent.sessions.persistence import memory
 from agent.sessions.records import TurnInProgress
 from agent.settings import Settings
 from agent.sources import SourceLibrary
-from agent.state import Article, ArticleInput
+from agent.state import Article, ArticleInput, FollowUp
 from agent.tracing import trace_info
 from agent.usage import Usage
 from agent.versions import APP_VERSION, AgentVersion
@@ -92,6 +92,36 @@ class ArticleWriter:
         `on_event` hears the run's progress (`agent.events`), `trace` first; `tokens` adds the
         article's text as the writing nodes produce it (the model then streams).
         """
+        request = replace(request, session_id=request.session_id or new_session_id())
+        given = ArticleInput(
+            topic=request.topic,
+            audience=request.audience,
+            tone=request.tone,
+            target_words=request.target_words,
+        )
+        return await self._turn(request, "write", request.topic, given, on_event, tokens)
+
+    async def revise(
+        self, request: ReviseRequest, on_event: EventHook | None = None, tokens: bool = False
+    ) -> WriteResult:
+        """A later turn of the session: its article changed as `request.instruction` asks
+        (`agent.amendments`), in a trace of its own; the same events and failures as `write`,
+        and `unrevisable` for a change it cannot make."""
+        follow_up = FollowUp(instruction=request.instruction, target_words=request.target_words)
+        # Only the follow-up: the article's fields are the session's, in its checkpoint.
+        given = cast(ArticleInput, {"follow_up": follow_up})
+        return await self._turn(request, "revise", request.instruction, given, on_event, tokens)
+
+    async def _turn(
+        self,
+        request: WriteRequest | ReviseRequest,
+        kind: str,
+        instruction: str,
+        given: ArticleInput,
+        on_event: EventHook | None,
+        tokens: bool,
+    ) -> WriteResult:
+        """One turn of a session, claimed while it runs and recorded when it ends."""
         if self._slots.locked():
             raise WriteFailed("busy", None)
         if not self._window_asked:  # once: what the provider says of its context window
@@ -100,25 +130,33 @@ class ArticleWriter:
                 limits = replace(self.context.limits, context_tokens=window)
                 self.context = replace(self.context, limits=limits)
             log.info("model context window: %s tokens", window or "unknown")
-        request = replace(request, session_id=request.session_id or new_session_id())
         assert request.session_id
         try:
             async with (
-                self.sessions.turn(
-                    request.session_id, request.user_id, "write", request.topic
-                ) as turn,
+                self.sessions.turn(request.session_id, request.user_id, kind, instruction) as turn,
                 self._slots,
             ):
-                if turn.n > 1:  # a new article in the session replaces the one it had
+                thread: dict[str, str] = {"thread_id": turn.session_id}
+                if kind == "write" and turn.n > 1:  # a new article replaces the one it had
                     await self.persistence.checkpointer.adelete_thread(turn.session_id)
-                return await self._write(request, on_event or _ignore, tokens, turn)
+                elif kind != "write":  # from the article, whatever a failed turn left after it
+                    if (current := turn.record.current) is None:
+                        raise WriteFailed("no_article", None)
+                    thread["checkpoint_id"] = current
+                return await self._write(request, given, thread, on_event or _ignore, tokens, turn)
         except UnknownSession:
             raise WriteFailed("unknown_session", None) from None
         except SessionBusy:
             raise WriteFailed("session_busy", None) from None
 
     async def _write(
-        self, request: WriteRequest, emit: EventHook, tokens: bool, turn: TurnInProgress
+        self,
+        request: WriteRequest | ReviseRequest,
+        given: ArticleInput,
+        thread: dict[str, str],
+        emit: EventHook,
+        tokens: bool,
+        turn: TurnInProgress,
     ) -> WriteResult:
         counter = UsageMetadataCallbackHandler()
         started = time.perf_counter()
@@ -149,6 +187,7 @@ class ArticleWriter:
                         "llm.model": self.settings.model_name,
                         "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
                         "session.turn": str(turn.n),
+                        "session.turn_kind": turn.kind,
                     },
                     prompt_source=prompts.source,
                     prompt_alias=prompts.alias,
@@ -159,7 +198,7 @@ class ArticleWriter:
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context.
                     final = await asyncio.create_task(
-                        self._run(request, context, counter, emit, tokens, turn.session_id)
+                        self._run(given, thread, context, counter, emit, tokens)
                     )
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
@@ -183,6 +222,7 @@ class ArticleWriter:
                     raise WriteFailed(code, trace_id, exc.message, exc.details) from None
                 raise WriteFailed(code, trace_id) from None
             if "article" not in final:  # the coverage gate ended the run: nothing to stand on
+                assert isinstance(request, WriteRequest), "a follow-up starts from an article"
                 coverage = final["coverage"]
                 trace_info.record_outcome(root, request, "no_sources")
                 root.set_status("ERROR")
@@ -202,7 +242,12 @@ class ArticleWriter:
                 trace_info.root_outputs(article.title, article.word_count, len(article.references))
             )
             root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
-            await turn.done(title=article.title, words=article.word_count)
+            saved = await self.graph.aget_state({"configurable": {"thread_id": turn.session_id}})
+            await turn.done(
+                title=article.title,
+                words=article.word_count,
+                checkpoint_id=saved.config["configurable"]["checkpoint_id"],
+            )
         return WriteResult(
             article=article,
             trace_id=trace_id,
@@ -218,7 +263,11 @@ class ArticleWriter:
     async def session(self, session_id: str, user_id: str | None) -> SessionView:
         """The session's record and its current article; UnknownSession if not this user's."""
         record = await self.sessions.get(session_id, user_id)
-        config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+        if record.current is None:
+            return SessionView(record, None)
+        config: RunnableConfig = {
+            "configurable": {"thread_id": session_id, "checkpoint_id": record.current}
+        }
         state = await self.graph.aget_state(config)
         return SessionView(record, state.values.get("article"))
 
@@ -230,24 +279,19 @@ class ArticleWriter:
 
     def _run(
         self,
-        request: WriteRequest,
+        given: ArticleInput,
+        thread: dict[str, str],
         context: WriterContext,
         counter: UsageMetadataCallbackHandler,
         emit: EventHook,
         tokens: bool,
-        session_id: str,
     ) -> Coroutine[Any, Any, dict[str, Any]]:
-        """The graph's run on the request, reported as events; it returns the final state."""
-        given = ArticleInput(
-            topic=request.topic,
-            audience=request.audience,
-            tone=request.tone,
-            target_words=request.target_words,
-        )
+        """The graph's run from `given` on the session's `thread` (and, for a follow-up, the
+        checkpoint it starts from), reported as events; it returns the final state."""
         config: RunnableConfig = {
             "callbacks": [counter],
             "recursion_limit": RECURSION_LIMIT,
-            "configurable": {"thread_id": session_id},  # the session's checkpoints
+            "configurable": thread,
         }
         parts = self.graph.astream(
             given,

@@ -11,6 +11,7 @@ from agent.request import (
     AUDIENCE_MAX_CHARS,
     DEFAULTS,
     ID_PATTERN,
+    INSTRUCTION_CHARS,
     TARGET_WORDS,
     TONE_MAX_CHARS,
     TOPIC_CHARS,
@@ -58,6 +59,32 @@ class WriteBody(BaseModel):
     @classmethod
     def _strip(cls, value: object) -> object:
         # Whitespace-only text is as empty as no text.
+        return value.strip() if isinstance(value, str) else value
+
+
+class ReviseBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"instruction": "make it shorter", "user_id": "ada"}]},
+    )
+
+    instruction: str = Field(
+        min_length=INSTRUCTION_CHARS[0],
+        max_length=INSTRUCTION_CHARS[1],
+        description="What to change, in the reader's words: shorter or longer, add or drop a "
+        "section, a new tone or audience.",
+    )
+    user_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="The session's owner, as its first turn named."
+    )
+    target_words: int | None = Field(
+        None, ge=TARGET_WORDS[0], le=TARGET_WORDS[1], description="A length to aim at."
+    )
+    prompt_alias: str | None = Field(None, pattern=ALIAS_PATTERN)
+
+    @field_validator("instruction", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
 

@@ -15,17 +15,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent.events import Event
+from agent.events import Event, EventHook
 from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
-from agent.request import WriteRequest
-from agent.writer import ArticleWriter, WriteResult
+from agent.writer import WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
@@ -37,9 +36,12 @@ SHUTTING_DOWN = {
 _FINISHED = object()
 
 
+# A run to stream (`ArticleWriter.write` or `.revise` on one request), told where its events go.
+Run = Callable[[EventHook], Coroutine[Any, Any, WriteResult]]
+
+
 async def stream_article(
-    writer: ArticleWriter,
-    request: WriteRequest,
+    start: Run,
     describe: Callable[[WriteResult], dict[str, Any]],
     trace_url: Callable[[str | None], str | None],
     ping_seconds: float,
@@ -47,7 +49,7 @@ async def stream_article(
 ) -> EventSourceResponse:
     """Starts the run and answers with its event stream; `describe` builds the `done` body."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    run = asyncio.create_task(writer.write(request, on_event=queue.put_nowait, tokens=True))
+    run = asyncio.create_task(start(queue.put_nowait))
     run.add_done_callback(lambda _: queue.put_nowait(_FINISHED))
 
     first = await queue.get()

@@ -6,7 +6,7 @@ blocks the app writes into its prompts (`offline_model.blocks`). A prompt file r
 to end gets the same answers. The same request always gets the same answer.
 
 This module tells the tasks apart and hands each to its own module (`planning`, `research`,
-`drafting`, `editing`, `revising`, `judging`); `respond` is the entry point callers use.
+`drafting`, `editing`, `revising`, `amending`, `judging`); `respond` is the entry point callers use.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from offline_model.amending import amend
 from offline_model.conversation import Conversation
 from offline_model.drafting import draft
 from offline_model.editing import edit, measurements, verdict
@@ -28,7 +29,7 @@ __all__ = ["Conversation", "Reply", "Task", "answer", "recognise", "respond"]
 
 # The tasks it recognises; answer faults (`faults.FaultPlan`) name them. `review` is the editor
 # with its tools, `decision` the editor's structured verdict asked for without tools.
-Task = Literal["plan", "research", "review", "decision", "draft", "revise", "judge"]
+Task = Literal["plan", "research", "review", "decision", "draft", "revise", "judge", "amend"]
 
 
 def respond(body: dict[str, Any]) -> Reply:
@@ -49,6 +50,8 @@ def recognise(convo: Conversation) -> Task | None:
         return "plan"
     if {"result", "rationale"} <= properties:
         return "judge"
+    if convo.schema_name == "Amendment" or {"action", "subject"} <= properties:
+        return "amend"
     has = {t for t in ("outline", "sources", "issues", "draft") if convo.block(t) is not None}
     if {"issues", "draft"} <= has:
         return "revise"
@@ -69,6 +72,8 @@ def answer(convo: Conversation, task: Task | None) -> Reply:
             return Reply(json.dumps(plan(convo)))
         case "judge":
             return Reply(json.dumps(judge(convo)))
+        case "amend":
+            return Reply(json.dumps(amend(convo)))
         case "revise":
             return Reply(revise(convo))
         case "draft":

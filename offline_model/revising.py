@@ -1,8 +1,11 @@
 """The reviser: it fixes what the editor measures (bad citation numbers, uncited paragraphs,
-length) and leaves the rest of the draft as it was.
+length), makes the reader's change of a later turn (`<change>`: a new section from the sources
+it names, a new tone or audience), and leaves the rest of the draft as it was.
 
 It answers the editor's measures rather than its prose, so that a revision moves the same
-numbers the editor will check again.
+numbers the editor will check again. A tone or audience change it can only mark, not feel: it
+opens the article with whom and how it is now written for, and a formal tone spells out
+contractions; a real model rewrites.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ def revise(convo: Conversation) -> str:
 
     written = " ".join(citations.strip(p) for _, ps in sections for p in ps)
     used = {c.text for c in candidates if c.text in written}
+    change = convo.block("change") or blocks.Block({}, "")
+    match change.attributes.get("kind"):
+        case "add_section":
+            _add_section(sections, change, candidates, used, target)
+        case "restyle":
+            _restyle(sections, change)
     words = sum(citations.count_words(p) for _, ps in sections for p in ps)
     low, high = target * (1 - AIM), target * (1 + AIM)
     if words < low:
@@ -54,6 +63,40 @@ def revise(convo: Conversation) -> str:
     for heading, paragraphs in sections:
         out += ([heading] if heading else []) + [p for p in paragraphs if p.strip()]
     return "\n\n".join(out)
+
+
+def _add_section(
+    sections: Sections,
+    change: blocks.Block,
+    candidates: list[Candidate],
+    used: set[str],
+    target: int,
+) -> None:
+    """A new last section on the change's subject, from the sources it may cite."""
+    subject = change.attributes.get("subject", "")
+    allowed = {int(n) for n in change.attributes.get("cite", "").split(",") if n.isdigit()}
+    pool = [c for c in candidates if c.n in allowed] or candidates
+    body = sum(1 for heading, _ in sections if heading.startswith("## "))
+    chosen = writing.pick(pool, writing.terms(subject), set(), target // (body + 1), used)
+    sections.append((f"## {writing.title_case(subject)}", writing.paragraphs_of(chosen)))
+
+
+CONTRACTIONS = {"n't": " not", "'re": " are", "'ll": " will", "'ve": " have"}  # not 's
+
+
+def _restyle(sections: Sections, change: blocks.Block) -> None:
+    tone, audience = change.attributes.get("tone"), change.attributes.get("audience")
+    if tone and "formal" in tone and "informal" not in tone:
+        for _, paragraphs in sections:
+            for i, paragraph in enumerate(paragraphs):
+                for short, long in CONTRACTIONS.items():
+                    paragraph = paragraph.replace(short, long)
+                paragraphs[i] = paragraph
+    parts = (f"for {audience}" if audience else "", f"in a {tone} tone" if tone else "")
+    said = " ".join(part for part in parts if part)
+    first = next((ps for _, ps in sections if ps), None)
+    if first is not None and said:
+        first[0] = f"This version is written {said}. {first[0]}"
 
 
 def _cite_paragraph(paragraph: str, candidates: list[Candidate]) -> str:
@@ -80,9 +123,23 @@ def _lengthen(sections: Sections, candidates: list[Candidate], used: set[str], n
 
 def _shorten(sections: Sections, excess: int) -> None:
     """Drops the last paragraph of the longest section until the excess is gone, keeping at
-    least one paragraph everywhere."""
+    least one paragraph everywhere; then uncited sentences of the longest paragraphs. Those
+    always stand before the citation that ends their run of one source's sentences, so every
+    sentence left is still cited."""
     while excess > 0:
         longest = max(sections, key=lambda s: sum(citations.count_words(p) for p in s[1]))
-        if len(longest[1]) <= 1:
+        if len(longest[1]) > 1:
+            excess -= citations.count_words(longest[1].pop())
+            continue
+        cuttable = [
+            (paragraphs, i, sentences)
+            for _, paragraphs in sections
+            for i, sentences in enumerate(writing.sentences(p) for p in paragraphs)
+            if any(not citations.CITATION.search(s) for s in sentences[:-1])
+        ]
+        if not cuttable:
             return
-        excess -= citations.count_words(longest[1].pop())
+        paragraphs, i, sentences = max(cuttable, key=lambda c: citations.count_words(c[0][c[1]]))
+        cut = next(n for n, s in enumerate(sentences[:-1]) if not citations.CITATION.search(s))
+        excess -= citations.count_words(sentences.pop(cut))
+        paragraphs[i] = " ".join(sentences)

@@ -2,6 +2,7 @@
 
 writer write "How honeybees pollinate crops"   one article in this process, traced
 writer write "Coral reefs" --session S --user U  the same, kept as a turn of session S
+writer revise S "make it shorter" [--user U]   a later turn: the session's article changed
 writer session S [--user U]                    a session's turns and current article
 writer serve                                   the API (uvicorn)
 writer up                                      MLflow server + prompts sync + API: `make run`

@@ -1,4 +1,5 @@
-"""`writer write`: one article in this process, traced, with its progress on stderr."""
+"""`writer write`: one article in this process, traced, with its progress on stderr; and
+`writer revise S "make it shorter"`: a later turn of session S, the same way."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.events import Event
-from agent.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, TARGET_WORDS, topic_problem
+from agent.request import (
+    DEFAULTS,
+    ID_PATTERN,
+    INSTRUCTION_CHARS,
+    PATTERN_RULES,
+    TARGET_WORDS,
+    ReviseRequest,
+    WriteRequest,
+    topic_problem,
+)
 from agent.settings import Settings
 
 if TYPE_CHECKING:
     from agent.tracing import TrackingConnection
-    from agent.writer import ArticleWriter
+    from agent.writer import ArticleWriter, WriteResult
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
@@ -33,23 +43,58 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
         help="write into this session (kept at CHECKPOINT_URL; new if it does not exist)",
     )
     write.add_argument("--user", help="the user id (a session belongs to its first turn's user)")
-    write.add_argument("--json", action="store_true", help="print the article as JSON")
-    write.add_argument(
-        "--stream",
-        action="store_true",
-        help="show tool calls and the article's text as they happen",
+    revise = commands.add_parser("revise", help="change a session's article, as a new turn")
+    revise.add_argument("session", help="the session (as `writer write --session` named it)")
+    revise.add_argument(
+        "instruction",
+        help="shorter or longer, add or drop a section, a new tone or audience",
     )
+    revise.add_argument("--words", type=int, help=f"a length to aim at ({low}-{high})")
+    revise.add_argument("--user", help="the session's owner (the user id of its first turn)")
+    for parser in (write, revise):
+        parser.add_argument("--json", action="store_true", help="print the article as JSON")
+        parser.add_argument(
+            "--stream",
+            action="store_true",
+            help="show tool calls and the article's text as they happen",
+        )
+
+    def checked_ids(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+        for name in ("session", "user"):
+            value = getattr(args, name)
+            if value is not None and not re.fullmatch(ID_PATTERN, value):
+                parser.error(f"--{name}: {PATTERN_RULES[ID_PATTERN]}")
 
     def run(args: argparse.Namespace, settings: Settings) -> int:
         if problem := topic_problem(args.topic):
             write.error(problem)
-        for name in ("session", "user"):
-            value = getattr(args, name)
-            if value is not None and not re.fullmatch(ID_PATTERN, value):
-                write.error(f"--{name}: {PATTERN_RULES[ID_PATTERN]}")
-        return asyncio.run(_write(args, settings))
+        checked_ids(write, args)
+        request = WriteRequest(
+            topic=args.topic,
+            audience=args.audience,
+            tone=args.tone,
+            target_words=args.words,
+            user_id=args.user,
+            session_id=args.session,
+        )
+        return asyncio.run(_write(args, settings, request))
 
-    return {"write": run}
+    def run_revise(args: argparse.Namespace, settings: Settings) -> int:
+        fewest, most = INSTRUCTION_CHARS
+        if not fewest <= len(args.instruction.strip()) <= most:
+            revise.error(f"the instruction must be {fewest} to {most} characters")
+        if args.words is not None and not low <= args.words <= high:
+            revise.error(f"--words: {low} to {high}")
+        checked_ids(revise, args)
+        request = ReviseRequest(
+            session_id=args.session,
+            instruction=args.instruction.strip(),
+            user_id=args.user,
+            target_words=args.words,
+        )
+        return asyncio.run(_write(args, settings, request))
+
+    return {"write": run, "revise": run_revise}
 
 
 def _progress(stream: bool) -> Callable[[Event], None]:
@@ -81,7 +126,9 @@ def _args(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in args.items())
 
 
-async def _write(args: argparse.Namespace, settings: Settings) -> int:
+async def _write(
+    args: argparse.Namespace, settings: Settings, request: WriteRequest | ReviseRequest
+) -> int:
     from agent import tracing
     from agent.sessions import open_persistence
     from agent.writer import ArticleWriter
@@ -94,7 +141,8 @@ async def _write(args: argparse.Namespace, settings: Settings) -> int:
     # the API keeps them, so `writer session` and GET /sessions can read it.
     url = settings.checkpoint_url if args.session else "memory"
     async with open_persistence(url) as persistence:
-        return await _write_with(args, settings, connection, ArticleWriter(settings, persistence))
+        writer = ArticleWriter(settings, persistence)
+        return await _write_with(args, settings, connection, writer, request)
 
 
 async def _write_with(
@@ -102,26 +150,26 @@ async def _write_with(
     settings: Settings,
     connection: TrackingConnection,
     writer: ArticleWriter,
+    request: WriteRequest | ReviseRequest,
 ) -> int:
     from agent import tracing
     from agent.failures import WriteFailed
-    from agent.request import WriteRequest
 
     if settings.tracing_enabled and connection.experiment_id:
         await writer.version.check()  # the trace names the agent version that wrote it
     if not await writer.prompts.check():
         print(f"note: {writer.prompts.problem}", file=sys.stderr)
-    request = WriteRequest(
-        topic=args.topic,
-        audience=args.audience,
-        tone=args.tone,
-        target_words=args.words,
-        user_id=args.user,
-        session_id=args.session,
-    )
-    print(f"Writing about {args.topic!r} with {settings.model_name}...", file=sys.stderr)
+    show = _progress(args.stream)
     try:
-        result = await writer.write(request, on_event=_progress(args.stream), tokens=args.stream)
+        result: WriteResult
+        if isinstance(request, WriteRequest):
+            print(f"Writing about {request.topic!r} with {settings.model_name}...", file=sys.stderr)
+            result = await writer.write(request, on_event=show, tokens=args.stream)
+        else:
+            print(
+                f"Revising: {request.instruction!r} with {settings.model_name}...", file=sys.stderr
+            )
+            result = await writer.revise(request, on_event=show, tokens=args.stream)
     except WriteFailed as exc:
         print(f"error: {exc.code}: {exc} (trace {exc.trace_id})", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """One module per step of the graph; `agent.graph` wires them."""
 
+from agent.nodes.amend import amend
 from agent.nodes.coverage import coverage
 from agent.nodes.draft import draft
 from agent.nodes.finalize import finalize
@@ -8,4 +9,4 @@ from agent.nodes.research import research
 from agent.nodes.review import review
 from agent.nodes.revise import revise
 
-__all__ = ["coverage", "draft", "finalize", "plan", "research", "review", "revise"]
+__all__ = ["amend", "coverage", "draft", "finalize", "plan", "research", "review", "revise"]

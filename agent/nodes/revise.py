@@ -1,4 +1,5 @@
-"""revise: the writer rewrites the draft to fix the editor's issues; review then looks again."""
+"""revise: the writer rewrites the draft to fix the editor's issues, and on a later turn of a
+session to make the reader's change (`amend`); review then looks again."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
         tone=state["tone"],
         target_words=state["target_words"],
         issues=blocks.list_block(verdict.issues, "issues"),
+        change=blocks.change_block(state.get("amendment"), _instruction(state)),
         sources=state.get("sources") or [],  # rendered to fit the model's context
         draft=blocks.draft_block(state["draft"], state["target_words"]),
     )
@@ -37,4 +39,10 @@ async def revise(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[s
         "review_messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES)],
         "editor_rounds": 0,
         "verdict": None,
+        "amendment": None,  # made: the editor's later rounds fix only what it measures
     }
+
+
+def _instruction(state: ArticleState) -> str:
+    follow_up = state.get("follow_up")
+    return follow_up.instruction if follow_up else ""

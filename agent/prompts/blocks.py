@@ -32,6 +32,19 @@ hold their own closing tag. Item text is put on one line. The blocks:
     <draft target_words="600">
     the article in Markdown
     </draft>
+
+    <article title="..." words="412" audience="..." tone="...">
+    1. Heading                     the current article's sections (amend)
+    </article>
+
+    <instruction>                  a reader's follow-up, as they wrote it, on one line
+    make it shorter
+    </instruction>
+
+    <change kind="add_section" subject="..." tone="..." audience="..." target_words="300"
+            cite="4,5">            what revise must change for the reader (kind: shorten,
+    the reader's instruction       lengthen, add_section, restyle); none: kind="none", empty
+    </change>
 """
 
 from __future__ import annotations
@@ -40,7 +53,7 @@ import html
 from collections.abc import Iterable
 
 from agent.sources import Hit
-from agent.state import Outline, Source
+from agent.state import Amendment, Article, Outline, Source
 
 
 def _one_line(text: str) -> str:
@@ -88,3 +101,33 @@ def sources_block(sources: list[Source]) -> str:
 
 def draft_block(draft: str, target_words: int) -> str:
     return _tagged("draft", draft.strip(), target_words=target_words)
+
+
+def article_block(article: Article, audience: str, tone: str) -> str:
+    lines = [f"{i}. {_one_line(s.heading)}" for i, s in enumerate(article.sections, 1)]
+    return _tagged(
+        "article",
+        "\n".join(lines),
+        title=article.title,
+        words=article.word_count,
+        audience=audience,
+        tone=tone,
+    )
+
+
+def instruction_block(instruction: str) -> str:
+    return _tagged("instruction", _one_line(instruction))
+
+
+def change_block(amendment: Amendment | None, instruction: str) -> str:
+    if amendment is None:
+        return _tagged("change", "", kind="none")
+    fields = {
+        "subject": amendment.subject,
+        "tone": amendment.tone,
+        "audience": amendment.audience,
+        "target_words": amendment.target_words or "",
+        "cite": ",".join(str(n) for n in amendment.cite),
+    }
+    given = {name: value for name, value in fields.items() if value}
+    return _tagged("change", _one_line(instruction), kind=amendment.action, **given)

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from agent.state import Outline, ReviewVerdict
+from agent.state import Amendment, Outline, ReviewVerdict
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,12 +43,17 @@ DRAFT = NodePrompt(
 REVIEW = AnsweredPrompt(
     "article-review", frozenset({"audience", "target_words", "draft"}), ReviewVerdict
 )
+# `change`: what the reader asked of the article on a later turn of a session (or none).
 REVISE = NodePrompt(
     "article-revise",
-    frozenset({"audience", "tone", "target_words", "issues", "sources", "draft"}),
+    frozenset({"audience", "tone", "target_words", "issues", "change", "sources", "draft"}),
 )
+# A later turn's instruction, read as one of the changes the graph can make (agent.nodes.amend).
+AMEND = AnsweredPrompt("article-amend", frozenset({"instruction", "article"}), Amendment)
 
-CONTRACTS: dict[str, NodePrompt] = {p.name: p for p in (PLAN, RESEARCH, DRAFT, REVIEW, REVISE)}
+CONTRACTS: dict[str, NodePrompt] = {
+    p.name: p for p in (PLAN, RESEARCH, DRAFT, REVIEW, REVISE, AMEND)
+}
 
 
 def answer_schema(name: str) -> type[BaseModel] | None:

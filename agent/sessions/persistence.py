@@ -39,6 +39,8 @@ STATE_TYPES = [
         "Reference",
         "ArticleSection",
         "Article",
+        "FollowUp",
+        "Amendment",
     )
 ] + [
     ("agent.sources", "Passage"),

@@ -35,6 +35,9 @@ class Turn(BaseModel):
     title: str | None = None
     words: int | None = None
     error: str | None = Field(None, description="The error code, when the turn failed.")
+    checkpoint_id: str | None = Field(
+        None, description="The graph state it left (a turn that wrote an article)."
+    )
 
 
 class SessionRecord(BaseModel):
@@ -46,6 +49,16 @@ class SessionRecord(BaseModel):
     @property
     def next_turn(self) -> int:
         return len(self.turns) + 1
+
+    @property
+    def current(self) -> str | None:
+        """The checkpoint of the session's article: the last turn that wrote one, unless a
+        later `write` (which replaces the article) failed. A failed turn's state is saved too
+        (LangGraph saves on exit), and never read."""
+        for turn in reversed(self.turns):
+            if turn.checkpoint_id or turn.kind == "write":
+                return turn.checkpoint_id
+        return None
 
 
 def now() -> str:
@@ -87,8 +100,12 @@ class Sessions:
     async def turn(
         self, session_id: str, user_id: str | None, kind: str, instruction: str
     ) -> AsyncIterator[TurnInProgress]:
-        """A turn of the session (started if new): one at a time per session, in this process."""
-        record = await self.find_or_start(session_id, user_id)
+        """A turn of the session, one at a time per session, in this process. A `write` turn
+        starts the session if it is new; a later kind needs it to exist."""
+        if kind == "write":
+            record = await self.find_or_start(session_id, user_id)
+        else:
+            record = await self.get(session_id, user_id)
         if session_id in self._running:
             raise SessionBusy(session_id)
         self._running.add(session_id)

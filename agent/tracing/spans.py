@@ -71,6 +71,8 @@ def state_attributes(state: dict[str, Any]) -> dict[str, Any]:
         attrs["state.sections"] = len(outline.sections)
     if draft := state.get("draft"):
         attrs["state.words"] = citations.count_words(draft)
+    if amendment := state.get("amendment"):
+        attrs["state.amendment"] = amendment.action
     if verdict := state.get("verdict"):
         attrs["state.decision"] = verdict.decision
         attrs["state.issues"] = len(verdict.issues)

@@ -9,10 +9,12 @@ from typing import Any
 import mlflow
 from mlflow.entities.span import NoOpSpan
 
-from agent.request import DEFAULTS, WriteRequest
+from agent.request import DEFAULTS, ReviseRequest, WriteRequest
+
+Asked = WriteRequest | ReviseRequest
 
 
-def root_inputs(request: WriteRequest) -> dict[str, Any]:
+def root_inputs(request: Asked) -> dict[str, Any]:
     """The root span's inputs: the request, led by the Request column's words as a user turn.
 
     The tracking server also derives a trace's previews from its root span (the last user and
@@ -38,7 +40,7 @@ def response_preview(title: str, words: int) -> str:
 
 
 def describe(
-    request: WriteRequest,
+    request: Asked,
     *,
     model_id: str | None,
     metadata: dict[str, str],
@@ -57,9 +59,7 @@ def describe(
     )
 
 
-def record_outcome(
-    root: Any, request: WriteRequest, outcome: str, preview: str | None = None
-) -> None:
+def record_outcome(root: Any, request: Asked, outcome: str, preview: str | None = None) -> None:
     """How the run ended, searchable (`tags.outcome = 'no_sources'`), and the trace list's
     two columns: the request, and the article's title and length or the error code.
 
@@ -77,8 +77,12 @@ def record_outcome(
         )
 
 
-def request_preview(request: WriteRequest) -> str:
-    """The trace list's Request column: the topic, and the audience and length when asked."""
+def request_preview(request: Asked) -> str:
+    """The trace list's Request column: the topic, and the audience and length when asked; a
+    follow-up's instruction, so the Sessions view reads as the conversation."""
+    if isinstance(request, ReviseRequest):
+        named = f" ({request.target_words} words)" if request.target_words else ""
+        return request.instruction + named
     asked = [
         f"for {request.audience}" if request.audience != DEFAULTS.audience else "",
         f"{request.target_words} words" if request.target_words != DEFAULTS.target_words else "",

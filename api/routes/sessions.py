@@ -1,16 +1,20 @@
-"""GET and DELETE /sessions/{session_id}: a session's turns and current article."""
+"""A session's later turns (POST /sessions/{id}/revise), its turns and current article (GET),
+and forgetting it (DELETE)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from sse_starlette import EventSourceResponse
 
 from agent.failures import WriteFailed
-from agent.request import ID_PATTERN
+from agent.request import ID_PATTERN, ReviseRequest
 from agent.sessions import UnknownSession
-from api.deps import WriterDep
-from api.schemas import ErrorBody, SessionOut
+from api import turns
+from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.routes.write import ERRORS as WRITE_ERRORS
+from api.schemas import ErrorBody, ReviseBody, SessionOut, WriteResponse
 
 router = APIRouter(tags=["sessions"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -21,6 +25,53 @@ SessionId = Annotated[str, Path(pattern=ID_PATTERN)]
 # Without API keys a session belongs to the user_id of its first turn, which every later call
 # names; a session started without one is named by none.
 UserId = Annotated[str | None, Query(pattern=ID_PATTERN, description="The session's owner.")]
+
+
+REVISE_ERRORS = {
+    **WRITE_ERRORS,
+    404: {"model": ErrorBody, "description": "`unknown_session`: no such session for this user."},
+    409: {
+        "model": ErrorBody,
+        "description": "`session_busy`: a turn of it is still running; `no_article`: its "
+        "write produced no article to revise.",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "Invalid request, `unrevisable` (a change this app cannot make; the "
+        "message says what it can do) or `no_sources` (nothing in the library for the section "
+        "asked for). The article is unchanged.",
+    },
+}
+
+
+@router.post(
+    "/sessions/{session_id}/revise",
+    response_model=WriteResponse,
+    responses={**REVISE_ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+)
+async def revise(
+    session_id: SessionId,
+    body: ReviseBody,
+    request: Request,
+    response: Response,
+    writer: WriterDep,
+    tracking: TrackingDep,
+    settings: SettingsDep,
+) -> WriteResponse | EventSourceResponse:
+    """Revises the session's current article as `instruction` asks: shorter or longer, a new
+    section from the library (cited), a section dropped, a new tone or audience. A new turn in
+    a trace of its own, answered like `/write` (JSON, or events with `Accept:
+    text/event-stream`)."""
+    job = ReviseRequest(
+        session_id=session_id, **body.model_dump(), request_id=turns.this_request_id()
+    )
+    return await turns.answer(
+        lambda on_event, tokens: writer.revise(job, on_event=on_event, tokens=tokens),
+        request,
+        response,
+        tracking,
+        settings,
+    )
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=ERRORS)

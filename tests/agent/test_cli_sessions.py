@@ -47,3 +47,27 @@ def test_a_one_off_article_leaves_no_session_behind(tmp_path: Path) -> None:
 def test_a_malformed_session_id_is_refused(tmp_path: Path) -> None:
     done = writer_cli("write", "Coral reefs", "--session", "not ok", cwd=tmp_path)
     assert done.returncode == 2 and "--session: Use 1-128 letters" in done.stderr
+
+
+def test_writer_revise_changes_the_sessions_article_as_a_new_turn(tmp_path: Path) -> None:
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/cli.db", "TRACING_ENABLED": "false"}
+    first = writer_cli(
+        "write", "Solar power", "--session", "s-rev", "--user", "ada", "--json", cwd=tmp_path, **env
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    words = json.loads(first.stdout)["article"]["word_count"]
+    shorter = writer_cli(
+        "revise", "s-rev", "make it shorter", "--user", "ada", "--json", cwd=tmp_path, **env
+    )
+    assert shorter.returncode == 0, shorter.stderr[-2000:]
+    body = json.loads(shorter.stdout)
+    assert body["turn"] == 2 and body["article"]["word_count"] < words
+    assert "Revising: 'make it shorter'" in shorter.stderr
+
+    poem = writer_cli("revise", "s-rev", "write me a poem", "--user", "ada", cwd=tmp_path, **env)
+    assert poem.returncode == 1 and "error: unrevisable: " in poem.stderr
+    assert "shorten or lengthen" in poem.stderr
+    nobody = writer_cli("revise", "s-rev", "shorter", "--user", "mallory", cwd=tmp_path, **env)
+    assert nobody.returncode == 1 and "error: unknown_session" in nobody.stderr
+    empty = writer_cli("revise", "s-rev", " ", cwd=tmp_path, **env)
+    assert empty.returncode == 2 and "the instruction must be 3 to 500 characters" in empty.stderr

@@ -15,6 +15,7 @@ REVISE = {
     "tone": "plain",
     "target_words": 300,
     "issues": "<issues>\n</issues>",
+    "change": '<change kind="none">\n</change>',
 }
 
 

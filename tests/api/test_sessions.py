@@ -115,7 +115,12 @@ def test_a_session_outlives_the_process(
         session = body["session_id"]
         view = httpx.get(f"{second.url}/sessions/{session}", params={"user_id": "ada"}).json()
         assert view["article"] == body["article"]
-        follow = write(second, user_id="ada", session_id=session, topic="Honeybees").json()
-        assert follow["turn"] == 2
+        follow = httpx.post(
+            f"{second.url}/sessions/{session}/revise",
+            json={"instruction": "make it shorter", "user_id": "ada"},
+            timeout=120,
+        ).json()
+        assert follow["turn"] == 2  # a follow-up on the article the first process wrote
+        assert follow["article"]["word_count"] < body["article"]["word_count"]
     finally:
         second.stop()

@@ -27,10 +27,12 @@ def is_heartbeat(event: ServerSentEvent) -> bool:
     return not event.data
 
 
-def read_stream(url: str, body: dict) -> tuple[httpx.Response, list[tuple[str, str, dict]]]:
+def read_stream(
+    url: str, body: dict, path: str = "/write"
+) -> tuple[httpx.Response, list[tuple[str, str, dict]]]:
     with (
         httpx.Client(timeout=120) as client,
-        connect_sse(client, "POST", f"{url}/write", json=body, headers=STREAM) as source,
+        connect_sse(client, "POST", f"{url}{path}", json=body, headers=STREAM) as source,
     ):
         events = [
             (e.event, e.id, json.loads(e.data)) for e in source.iter_sse() if not is_heartbeat(e)

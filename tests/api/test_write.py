@@ -44,6 +44,7 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
     assert body["prompts"] == [
         {"name": name, "version": 1, "alias": "production"}
         for name in (
+            "article-amend",
             "article-draft",
             "article-plan",
             "article-research",

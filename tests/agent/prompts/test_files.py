@@ -22,6 +22,7 @@ def test_the_bundled_prompts_load_and_format() -> None:
         "article-draft",
         "article-review",
         "article-revise",
+        "article-amend",
     }
     plan = PromptSet.bundled(book).get("article-plan")
     messages = plan.format(

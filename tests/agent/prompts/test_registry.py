@@ -52,7 +52,7 @@ def test_first_sync_registers_everything_and_the_second_nothing(
     registry: str, prompts: Path
 ) -> None:
     first = prompt_registry.sync(prompts, "production")
-    assert changed(first) == {row.name: 1 for row in first} and len(first) == 5
+    assert changed(first) == {row.name: 1 for row in first} and len(first) == 6
     second = prompt_registry.sync(prompts, "production")
     assert changed(second) == {}
     assert {(r.name, r.version, r.alias) for r in second} == {
@@ -128,7 +128,7 @@ def test_the_catalog_loads_by_alias_and_falls_back_to_the_files(
     synced = catalog.resolve()
     assert synced.source == "registry" and synced.alias == "production"
     assert {p["version"] for p in synced.summary()} == {1}
-    with pytest.raises(UnknownPromptAlias, match="'article-draft' has no alias 'qa'"):
+    with pytest.raises(UnknownPromptAlias, match="'article-amend' has no alias 'qa'"):
         catalog.resolve("qa")
 
 

@@ -18,6 +18,7 @@ BUNDLED_PROMPTS = {
     "article-draft",
     "article-review",
     "article-revise",
+    "article-amend",
 }
 # Text a failure inside the server could carry: none of it may reach a client.
 INTERNAL = "sk-internal-0123456789abcdef at /srv/app/agent/llm.py line 42"

@@ -1,0 +1,87 @@
+"""How the API answers a turn of a session (`POST /write`, `POST /sessions/{id}/revise`): the
+JSON body with the trace id in `X-Trace-Id`, or its events as Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import Request, Response
+from sse_starlette import EventSourceResponse
+
+from agent.events import EventHook
+from agent.settings import Settings
+from agent.tracing import TrackingConnection
+from agent.writer import WriteResult
+from api.middleware import current_request_id
+from api.schemas import PromptUsed, UsageOut, WriteResponse
+from api.streaming import stream_article
+
+# A turn to run (`ArticleWriter.write` or `.revise` on one request): where its events go, and
+# whether they include the article's text as it is written.
+Start = Callable[[EventHook | None, bool], Coroutine[Any, Any, WriteResult]]
+
+STREAM_DOC = {
+    "description": "With `Accept: text/event-stream`: Server-Sent Events `trace`, `node`, "
+    "`tool`, `token`, `usage`, then `done` (this JSON body) or `error`; see the README.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+def this_request_id() -> str:
+    found = current_request_id()
+    if found is None:  # as `request.state.request_id` would have raised
+        raise RuntimeError("no request id: create_app installs the middleware that sets it")
+    return found
+
+
+def wants_events(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+async def answer(
+    start: Start,
+    request: Request,
+    response: Response,
+    tracking: TrackingConnection,
+    settings: Settings,
+) -> WriteResponse | EventSourceResponse:
+    """The turn's result as JSON, or, asked for events, as a stream."""
+    if wants_events(request):
+        return await stream(start, tracking, settings)
+    result = await start(None, False)
+    if result.trace_id:
+        response.headers["X-Trace-Id"] = result.trace_id
+    return describe(result, this_request_id(), tracking)
+
+
+async def stream(
+    start: Start, tracking: TrackingConnection, settings: Settings
+) -> EventSourceResponse:
+    """The turn's events as Server-Sent Events, its result as the `done` event."""
+    request_id = this_request_id()
+    return await stream_article(
+        lambda on_event: start(on_event, True),
+        describe=lambda result: describe(result, request_id, tracking).model_dump(mode="json"),
+        trace_url=tracking.trace_url,
+        ping_seconds=settings.sse_ping_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+    )
+
+
+def describe(result: WriteResult, request_id: str, tracking: TrackingConnection) -> WriteResponse:
+    """The response body: the JSON answer, and the `done` event of a stream."""
+    return WriteResponse(
+        article=result.article,
+        trace_id=result.trace_id,
+        trace_url=tracking.trace_url(result.trace_id),
+        request_id=request_id,
+        usage=UsageOut(**asdict(result.usage)),
+        cost_usd=result.cost_usd,
+        model=result.model,
+        duration_ms=result.duration_ms,
+        prompts=[PromptUsed(**prompt) for prompt in result.prompts],
+        session_id=result.session_id,
+        turn=result.turn,
+    )
