@@ -17,7 +17,7 @@ from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import errors, middleware
 from api.middleware import BodyLimit
-from api.routes import debug, feedback, health, sessions, write
+from api.routes import debug, feedback, health, page, sessions, write
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(sessions.router)
     app.include_router(health.router)
+    app.include_router(page.router)
     if settings.runtime_stats_enabled:
         app.include_router(debug.router)
     # Outermost last: the request id exists before the body limit may answer 413.

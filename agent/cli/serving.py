@@ -91,7 +91,10 @@ def _up(settings: Settings) -> int:
         except PromptFileError as exc:  # the API still starts, and /ready says what is wrong
             print(f"error: {exc}; nothing was registered", file=sys.stderr)
         api_url = f"http://{host}:{settings.api_port}"
-        print(f"\n  MLflow UI   {mlflow_url}\n  API         {api_url}   (docs: {api_url}/docs)\n")
+        print(
+            f"\n  MLflow UI   {mlflow_url}\n  Page        {api_url}/\n"
+            f"  API         {api_url}   (docs: {api_url}/docs)\n"
+        )
         print(
             f"  Try:  curl -s -X POST {api_url}/write -H 'Content-Type: application/json' "
             '-d \'{"topic": "How honeybees pollinate crops"}\'\n',

@@ -1,0 +1,466 @@
+"""The web page at GET / (docs/page.md), in a real browser: Debian's Chromium, headless, driven
+by Playwright against the API and a real MLflow server on loopback, on the offline model.
+
+Each test asserts what a user sees, and saves a screenshot of each state under its tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import mlflow
+import pytest
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    ProxySettings,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from agent.failures import WriteFailed
+from agent.settings import BUNDLED_SOURCES
+from tests.servers import Server, start_traced_api, wait_for_trace
+
+CHROMIUM = shutil.which("chromium")
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+WAIT_MS = 60_000  # for a whole article on a busy machine
+OFF_LIBRARY = "Medieval Japanese castle architecture"  # as tests/api/test_grounding.py
+XSS = "<img src=x onerror=alert(1)>"
+# A source about the XSS topic, so that its markup reaches the article, its title and its
+# reference list, not only the error message of a topic the library lacks.
+MARKUP_SOURCE = f"""# The {XSS} tag and <script>alert(2)</script>
+
+The string {XSS} is the classic test of whether a page renders text as HTML: an img element
+with src x fails to load, and its onerror handler calls alert(1). A page that shows {XSS} as
+text is safe; a page that runs alert is not.
+
+## How the img onerror alert works
+
+An img element whose src is x points at no image, so the browser fires the error event, and the
+onerror attribute runs alert(1) as script. The same happens with <svg onload=alert(3)> and with
+<script>alert(2)</script> when markup is parsed. Writing **<b onmouseover=alert(4)>bold</b>**
+into a page has the same effect on hover.
+
+## Keeping img src onerror alert inert
+
+Pages that display text from users or models set it with textContent, which never parses
+markup, so {XSS} stays the literal text it is. A content security policy that allows no inline
+script blocks onerror and alert handlers as a second line of defence.
+"""
+
+
+@pytest.fixture(scope="module")
+def page_api(
+    mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    work = tmp_path_factory.mktemp("api-page")
+    sources = work / "sources"
+    shutil.copytree(BUNDLED_SOURCES, sources)
+    (sources / "markup.md").write_text(MARKUP_SOURCE)
+    server = start_traced_api(
+        work,
+        mlflow_url,
+        "tests-page",
+        SOURCES_DIR=str(sources),
+        # A few seconds an article: the text can be seen streaming, and a run be stopped.
+        OFFLINE_TOKEN_DELAY_MS="2",
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if CHROMIUM is None:
+        pytest.skip("no `chromium` on PATH: `apt-get install chromium` (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        # Every address but loopback goes to a closed port: the page must need nothing else.
+        nowhere: ProxySettings = {"server": "http://127.0.0.1:9", "bypass": "127.0.0.1,localhost"}
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, proxy=nowhere
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Seen:
+    """A browser tab on the page, and what it did besides showing it."""
+
+    page: Page
+    shots: Path
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # uncaught exceptions, console errors
+    requests: list[str] = field(default_factory=list)
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=self.shots / f"{name}.png", full_page=True)
+
+    def on_dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # Chromium logs each 4xx/5xx answer; the page's own errors are what count.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def open_page(browser: Browser, page_api: Server, tmp_path: Path) -> Iterator[Callable[..., Seen]]:
+    """Opens the page in a fresh browser context (its own localStorage) at a viewport size;
+    afterwards, checks that no dialog opened, no script failed and nothing left loopback."""
+    opened: list[Seen] = []
+    contexts = []
+
+    def open_(viewport: ViewportSize = DESKTOP) -> Seen:
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        seen = Seen(context.new_page(), tmp_path)
+        seen.page.set_default_timeout(WAIT_MS)
+        seen.page.on("dialog", seen.on_dialog)
+        seen.page.on("console", seen.on_console)
+        seen.page.on("pageerror", lambda error: seen.errors.append(str(error)))
+        seen.page.on("request", lambda request: seen.requests.append(request.url))
+        opened.append(seen)
+        return seen
+
+    yield open_
+    for context in contexts:
+        context.close()
+    api_host = urlsplit(page_api.url).netloc
+    for seen in opened:
+        assert seen.dialogs == [], "a dialog opened"
+        assert seen.errors == [], "the page's script failed"
+        assert {urlsplit(url).netloc for url in seen.requests} <= {api_host}
+
+
+# Records the first moment the page showed a trace link, and a draft's text, with what else it
+# showed then. A MutationObserver runs before the page handles its next event, so nothing is
+# missed when events come faster than a test can look (a busy machine).
+FIRST_SEEN = """() => {
+  window.firstSeen = {};
+  const $ = (id) => document.getElementById(id);
+  const note = (name, seen) => {
+    window.firstSeen[name] ??= {
+      ...seen, finished: !$("result").hidden, stoppable: !$("stop").disabled,
+      tokens: $("tokens").textContent, elapsed: $("elapsed").textContent,
+    };
+  };
+  new MutationObserver(() => {
+    const link = $("trace").querySelector("a");
+    if (link) note("trace", {id: link.textContent, href: link.href});
+    const text = $("stream").textContent;
+    if (text.length > 200) note("text", {text});
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def start_writing(page: Page, topic: str, words: int = 300) -> None:
+    page.fill("#topic", topic)
+    page.fill("#target_words", str(words))
+    page.get_by_role("button", name="Write article").click()
+
+
+def trace_link_of(page: Page, panel: str) -> tuple[str, str]:
+    """The trace id a panel shows, and the MLflow address it links to."""
+    link = page.locator(f"{panel} a[href*='selectedEvaluationId']")
+    expect(link).to_be_visible()
+    return link.inner_text(), str(link.get_attribute("href"))
+
+
+def root_span(mlflow_url: str, trace_id: str) -> Any:
+    trace = wait_for_trace(mlflow_url, trace_id)
+    return trace, next(s for s in trace.data.spans if s.parent_id is None)
+
+
+# --- writing, reading, rating -------------------------------------------------------------
+
+
+def test_an_article_is_seen_being_written_then_finished(
+    open_page: Callable[..., Seen], page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page()
+    page = seen.page
+    page.goto(page_api.url)
+    # The registry's aliases fill the form (the session syncs `production`).
+    expect(page.get_by_label("Prompt alias")).to_contain_text("production (default)")
+    seen.shot("1-form")
+    page.evaluate(FIRST_SEEN)
+    start_writing(page, "How honeybees pollinate crops")
+
+    # At once, before any article: the trace id, linked to the MLflow UI.
+    trace = page.wait_for_function("() => window.firstSeen.trace").json_value()
+    assert re.fullmatch(r"tr-[0-9a-f]{32}", trace["id"]) and not trace["finished"]
+    assert trace["href"].endswith(f"selectedEvaluationId={trace['id']}")
+
+    # The draft's text while it is being written, with the tokens and time so far.
+    streaming = page.wait_for_function("() => window.firstSeen.text").json_value()
+    assert not streaming["finished"] and streaming["stoppable"]
+    assert streaming["text"].startswith("# ")  # the Markdown, raw, as the model writes it
+    assert re.match(r"[1-9][\d,]* \(", streaming["tokens"])
+    assert float(streaming["elapsed"].removesuffix(" s")) > 0
+    seen.shot("2-writing")
+
+    article = page.locator("#article")
+    expect(article).to_be_visible(timeout=WAIT_MS)
+    seen.shot("3-finished")
+    expect(page.get_by_role("status").first).to_contain_text("Article ready")
+
+    # The timeline: every step, the tool calls, and what each step found or decided.
+    timeline = page.get_by_role("list", name="Steps and tool calls")
+    steps = timeline.locator(":scope > li > .name").all_inner_texts()
+    assert {"plan", "research", "research_tools", "coverage", "draft", "review"} <= set(steps)
+    assert steps[0] == "plan" and steps[-1] == "finalize"
+    tools = set(timeline.locator(".tools .name").all_inner_texts())
+    assert {"search_sources", "read_source", "word_count", "check_citations"} <= tools
+    summaries = timeline.locator(".summary").all_inner_texts()
+    assert any(re.fullmatch(r"\d+ sources?", s) for s in summaries)
+    assert any(re.fullmatch(r"[\d,]+ words", s) for s in summaries)
+    assert any(re.match(r"decision: (finalize|revise) · \d+ issues?", s) for s in summaries)
+    expect(timeline.locator(".running")).to_have_count(0)
+
+    # The article, rendered, with its references and facts.
+    title = article.get_by_role("heading", level=2)
+    expect(title).to_have_count(1)
+    assert "honeybee" in title.inner_text().lower()
+    expect(article.locator("h3").first).to_be_visible()
+    assert not re.search(r"^#|\*\*", article.inner_text(), re.MULTILINE)  # no raw Markdown
+    cite = article.locator("a.cite").first
+    expect(cite).to_have_attribute("href", re.compile(r"^#ref-\d+$"))
+    references = page.locator("#references li")
+    assert references.count() >= 2
+    about = dict(
+        zip(
+            page.locator("#about dt").all_inner_texts(),
+            page.locator("#about dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    words = int(about["Words"].replace(",", ""))
+    assert words > 100 and f"{about['Words']} words" in page.locator("#status").inner_text()
+    assert re.fullmatch(r"[\d,]+ \([\d,]+ in, [\d,]+ out\)", about["Tokens"])
+    assert about["Cost"] == "no price for this model"  # MLflow has none for the offline model
+    assert "article-draft v1" in about["Prompts"]
+    assert about["Prompts"].endswith("(alias production)")
+    open_trace = page.get_by_role("link", name="Open trace in MLflow")
+    expect(open_trace).to_have_attribute("href", trace["href"])
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+
+    stored, root = root_span(mlflow_url, trace["id"])
+    assert stored.info.state.value == "OK"
+    assert root.inputs["topic"] == "How honeybees pollinate crops"
+
+
+def test_a_rating_is_stored_on_the_trace(
+    open_page: Callable[..., Seen], page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page(PHONE)
+    page = seen.page
+    page.goto(page_api.url)
+    page.get_by_label("Your name (user id)").fill("page-rater")
+    start_writing(page, "Wind power", words=150)
+    expect(page.locator("#article")).to_be_visible(timeout=WAIT_MS)
+    trace_id, _ = trace_link_of(page, "#progress")
+
+    rating = page.get_by_role("form", name="Rate this article")
+    rating.get_by_label("Thumbs up").check()
+    rating.locator(".stars label").nth(3).click()  # the fourth star, as a reader taps it
+    expect(rating.get_by_label("4 stars")).to_be_checked()
+    rating.get_by_label("Comment (optional)").fill("Clear, and the sources check out.")
+    seen.shot("1-rating")
+    rating.get_by_role("button", name="Send rating").click()
+    status = page.locator("#rating-status")
+    expect(status).to_have_text(f"Stored on trace {trace_id}: thumbs up, 4 stars.")
+    seen.shot("2-rated")
+
+    client = mlflow.MlflowClient(tracking_uri=mlflow_url)
+    deadline = time.monotonic() + 30
+    while True:
+        assessments = client.get_trace(trace_id).info.assessments or []
+        found = {(a.name, a.source.source_id): a for a in assessments}
+        if len(found) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    thumbs, stars = found[("thumbs", "page-rater")], found[("rating", "page-rater")]
+    assert thumbs.value is True and stars.value == 4
+    assert thumbs.rationale == stars.rationale == "Clear, and the sources check out."
+    assert str(stars.source.source_type) == "HUMAN"
+
+    # The name is remembered for the next visit.
+    page.reload()
+    expect(page.get_by_label("Your name (user id)")).to_have_value("page-rater")
+
+
+def test_markup_in_the_topic_and_the_sources_stays_text(
+    open_page: Callable[..., Seen], page_api: Server
+) -> None:
+    seen = open_page()
+    page = seen.page
+    answer = page.goto(page_api.url)
+    assert answer is not None
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    start_writing(page, XSS)
+    article = page.locator("#article")
+    expect(article).to_be_visible(timeout=WAIT_MS)
+    article.hover()  # would fire an onmouseover handler, had one been made
+    seen.shot("1-article")
+
+    # The only elements are the page's own: nothing the model or a source wrote became one.
+    made = page.locator("main").locator("img, script, svg, b, iframe, [onerror], [onload]")
+    expect(made).to_have_count(0)
+    expect(article).to_contain_text(f"so {XSS} stays the literal text it is")
+    expect(article).to_contain_text("<b onmouseover=alert(4)>bold</b>")
+    expect(article.get_by_role("heading", level=2)).to_contain_text("<img ")
+    expect(page.locator("#references")).to_contain_text("<script>alert(2)</script>")
+    queries = page.locator("#timeline .tools .args").all_inner_texts()
+    assert any(json.dumps(XSS) in args for args in queries), queries
+    assert seen.dialogs == []
+
+
+def test_stop_ends_the_run_and_its_trace_is_marked_cancelled(
+    open_page: Callable[..., Seen], page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page(PHONE)
+    page = seen.page
+    page.goto(page_api.url)
+    start_writing(page, "Coral reefs", words=900)
+    expect(page.locator("#stream")).not_to_be_empty()  # writing has begun
+    page.get_by_role("button", name="Stop").click()
+
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("Stopped.")
+    expect(error).to_contain_text("marked cancelled")
+    trace_id, _ = trace_link_of(page, "#error")
+    expect(page.locator("#result")).to_be_hidden()
+    stopped = page.locator("#timeline > li.stopped")  # the step it was in
+    expect(stopped.locator(".name")).to_have_text(["draft"])
+    expect(stopped.locator(".badge")).to_have_text(["stopped"])
+    expect(page.locator("#live-heading")).to_have_text("Draft, as far as it got")
+    expect(page.locator("#stream")).to_contain_text("# Coral")
+    expect(page.get_by_role("button", name="Write article")).to_be_enabled()
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    seen.shot("1-stopped")
+
+    trace, root = root_span(mlflow_url, trace_id)
+    assert trace.info.state.value == "ERROR"
+    assert trace.info.tags["outcome"] == "cancelled"
+    assert root.attributes["cancelled"] is True
+    assert "finalize" not in {s.name for s in trace.data.spans}
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+def test_a_topic_the_library_lacks_says_so_with_the_trace(
+    open_page: Callable[..., Seen], page_api: Server
+) -> None:
+    seen = open_page(PHONE)
+    page = seen.page
+    page.goto(page_api.url)
+    start_writing(page, OFF_LIBRARY)
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("No sources on this topic.")
+    expect(error).to_contain_text(f"nothing that covers “{OFF_LIBRARY}”")
+    expect(error).to_contain_text("The closest documents the library holds:")
+    expect(error.locator("li").first).to_be_visible()
+    trace_link_of(page, "#error")
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#live")).to_be_hidden()
+    seen.shot("1-no-sources")
+
+
+def test_a_refused_field_is_marked_with_the_servers_message(
+    open_page: Callable[..., Seen], page_api: Server
+) -> None:
+    seen = open_page()
+    page = seen.page
+    page.goto(page_api.url)
+    topic = page.get_by_label("Topic")
+    # Past the browser's own checks, to what the API says.
+    topic.evaluate("input => { input.removeAttribute('minlength'); input.required = false; }")
+    start_writing(page, "ab")
+    note = page.locator("#topic-error")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("at least 3 characters")
+    expect(topic).to_have_attribute("aria-invalid", "")
+    expect(topic).to_be_focused()
+    expect(page.get_by_role("alert")).to_contain_text("Check the form.")
+    expect(page.locator("#trace")).to_have_text("waiting…")  # no run, so no trace
+    seen.shot("1-invalid")
+
+    start_writing(page, "Honeybees", words=150)  # fixed: the mark goes
+    expect(note).to_be_hidden()
+    expect(topic).not_to_have_attribute("aria-invalid", "")
+    expect(page.locator("#article")).to_be_visible(timeout=WAIT_MS)
+
+
+def sse(*events: tuple[str, dict[str, Any]]) -> str:
+    return "".join(
+        f"id: {n}\nevent: {kind}\ndata: {json.dumps(data)}\n\n"
+        for n, (kind, data) in enumerate(events, 1)
+    )
+
+
+TRACE_ID = "tr-" + "7" * 32
+TRACE_URL = f"http://127.0.0.1:5000/#/experiments/1/traces?selectedEvaluationId={TRACE_ID}"
+STARTED = {
+    "trace_id": TRACE_ID,
+    "trace_url": TRACE_URL,
+    "request_id": "r-1",
+    "session_id": "s-1",
+    "turn": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "headline"),
+    [
+        ("busy", "The server is busy."),
+        ("timeout", "The article took too long."),
+        ("provider_error", "The model provider failed."),
+    ],
+)
+def test_server_failures_read_as_sentences(
+    open_page: Callable[..., Seen], page_api: Server, code: str, headline: str
+) -> None:
+    """Failures hard to cause on the offline model, answered as the API does: `busy` as JSON
+    before any event, the others as the stream's last event, after its `trace` event."""
+    message = WriteFailed.MESSAGES[code]
+
+    def answer(route: Route) -> None:
+        if code == "busy":
+            body = {"error": code, "message": message, "trace_id": None, "request_id": "r-1"}
+            route.fulfill(status=503, json=body, headers={"Retry-After": "5"})
+        else:
+            events = sse(("trace", STARTED), ("error", {"code": code, "message": message}))
+            route.fulfill(status=200, body=events, content_type="text/event-stream")
+
+    seen = open_page()
+    page = seen.page
+    page.route("**/write", answer)
+    page.goto(page_api.url)
+    start_writing(page, "Honeybees")
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text(f"{headline} {message}")
+    if code == "busy":
+        expect(error).to_contain_text("Try again in 5 seconds.")
+        expect(error.locator("a")).to_have_count(0)
+    else:
+        expect(error.locator("a")).to_have_attribute("href", TRACE_URL)
+    expect(page.get_by_role("button", name="Write article")).to_be_enabled()
+    seen.shot(f"1-{code}")
