@@ -111,6 +111,8 @@ async def relay(
                 emit(event)
         elif mode == "updates":
             for node, update in chunk.items():
+                if node == "__interrupt__":  # a breakpoint: the caller reads the saved state
+                    continue
                 for event in node_finished(node, update or {}, state):
                     emit(event)
                 emit(Event("usage", usage()))

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.state import Outline
 
 TOPIC_CHARS = (3, 300)
 AUDIENCE_MAX_CHARS = 100
@@ -40,6 +44,18 @@ class WriteRequest:
     user_id: str | None = None
     session_id: str | None = None
     prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
+    review_outline: bool = False  # pause after the plan for a person to approve or edit it
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class OutlineRequest:
+    """The answer to an outline paused for approval: approved as it is, or an edited one."""
+
+    session_id: str
+    outline: Outline | None = None  # None: approved as it was
+    user_id: str | None = None
+    prompt_alias: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 

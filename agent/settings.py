@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="Where sessions last (LangGraph's checkpoints and the sessions' records): "
         "`sqlite:///<path>` (a file, created if missing), or `memory` (this process only).",
     )
+    outline_ttl_seconds: float = Field(
+        3600,
+        gt=0,
+        description="How long an outline paused for approval (`review_outline`) may wait.",
+    )
 
     # --- MLflow ---------------------------------------------------------------------------
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"

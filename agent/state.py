@@ -120,6 +120,7 @@ class ArticleInput(TypedDict):
     tone: str
     target_words: int  # the length asked for; LENGTH_TOLERANCE either way counts as on length
     follow_up: NotRequired[FollowUp | None]  # a revise turn starts at `amend`, not at `plan`
+    review_outline: NotRequired[bool]  # the run pauses after `plan` for a person to approve
 
 
 class ArticleState(ArticleInput, total=False):

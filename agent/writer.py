@@ -8,9 +8,9 @@ token usage and cost. The API and the CLI both call it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
-from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
@@ -28,14 +28,15 @@ from agent.graph import build_graph
 from agent.grounding import no_sources_message
 from agent.llm import chat_model, context_window
 from agent.prompts import PromptCatalog, PromptSet
-from agent.request import ReviseRequest, WriteRequest, new_session_id
+from agent.request import OutlineRequest, ReviseRequest, WriteRequest, new_session_id
 from agent.sessions import Persistence, SessionBusy, SessionRecord, Sessions, UnknownSession
 from agent.sessions.persistence import memory
 from agent.sessions.records import TurnInProgress
 from agent.settings import Settings
 from agent.sources import SourceLibrary
-from agent.state import Article, ArticleInput, FollowUp
+from agent.state import Article, ArticleInput, FollowUp, Outline
 from agent.tracing import trace_info
+from agent.tracing.trace_info import Asked
 from agent.usage import Usage
 from agent.versions import APP_VERSION, AgentVersion
 
@@ -98,8 +99,18 @@ class ArticleWriter:
             audience=request.audience,
             tone=request.tone,
             target_words=request.target_words,
+            review_outline=request.review_outline,
         )
         return await self._turn(request, "write", request.topic, given, on_event, tokens)
+
+    async def approve_outline(
+        self, request: OutlineRequest, on_event: EventHook | None = None, tokens: bool = False
+    ) -> WriteResult:
+        """Resumes a write paused with `review_outline` after its plan: the outline approved as
+        it was, or `request.outline` in its place. A new turn, in a trace of its own that names
+        the paused one (`session.continues`)."""
+        said = "outline approved, edited" if request.outline else "outline approved"
+        return await self._turn(request, "outline", said, None, on_event, tokens)
 
     async def revise(
         self, request: ReviseRequest, on_event: EventHook | None = None, tokens: bool = False
@@ -114,10 +125,10 @@ class ArticleWriter:
 
     async def _turn(
         self,
-        request: WriteRequest | ReviseRequest,
+        request: Asked,
         kind: str,
         instruction: str,
-        given: ArticleInput,
+        given: ArticleInput | None,
         on_event: EventHook | None,
         tokens: bool,
     ) -> WriteResult:
@@ -136,10 +147,15 @@ class ArticleWriter:
                 self.sessions.turn(request.session_id, request.user_id, kind, instruction) as turn,
                 self._slots,
             ):
-                thread: dict[str, str] = {"thread_id": turn.session_id}
-                if kind == "write" and turn.n > 1:  # a new article replaces the one it had
-                    await self.persistence.checkpointer.adelete_thread(turn.session_id)
-                elif kind != "write":  # from the article, whatever a failed turn left after it
+                # The root graph's namespace, "", named: a state update from a given checkpoint
+                # (an edited outline) is saved by the checkpointer's put, which needs it.
+                thread = {"thread_id": turn.session_id, "checkpoint_ns": ""}
+                if kind == "write":
+                    if turn.n > 1:  # a new article replaces the one it had
+                        await self.persistence.checkpointer.adelete_thread(turn.session_id)
+                elif kind == "outline":  # from the pause, if it has not expired
+                    thread["checkpoint_id"] = self._paused_checkpoint(turn)
+                else:  # from the article, whatever a failed turn left after it
                     if (current := turn.record.current) is None:
                         raise WriteFailed("no_article", None)
                     thread["checkpoint_id"] = current
@@ -149,10 +165,24 @@ class ArticleWriter:
         except SessionBusy:
             raise WriteFailed("session_busy", None) from None
 
+    def _paused_checkpoint(self, turn: TurnInProgress) -> str:
+        pending = turn.record.pending_outline
+        if pending is None or pending.checkpoint_id is None:
+            raise WriteFailed("no_outline", None)
+        waited = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(pending.at)
+        if waited.total_seconds() > self.settings.outline_ttl_seconds:
+            raise WriteFailed("outline_expired", None)
+        turn.continues = pending.trace_id
+        return pending.checkpoint_id
+
+    def _outline_expires(self) -> str:
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.settings.outline_ttl_seconds)
+        return expires.isoformat(timespec="seconds")
+
     async def _write(
         self,
-        request: WriteRequest | ReviseRequest,
-        given: ArticleInput,
+        request: Asked,
+        given: ArticleInput | None,
         thread: dict[str, str],
         emit: EventHook,
         tokens: bool,
@@ -188,6 +218,7 @@ class ArticleWriter:
                         "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
                         "session.turn": str(turn.n),
                         "session.turn_kind": turn.kind,
+                        **({"session.continues": turn.continues} if turn.continues else {}),
                     },
                     prompt_source=prompts.source,
                     prompt_alias=prompts.alias,
@@ -198,7 +229,7 @@ class ArticleWriter:
                     # Its own task: spans the graph leaves active never leak into the caller's
                     # context.
                     final = await asyncio.create_task(
-                        self._run(given, thread, context, counter, emit, tokens)
+                        self._run(request, given, thread, context, counter, emit, tokens)
                     )
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
@@ -221,7 +252,20 @@ class ArticleWriter:
                 if isinstance(exc, Unwritable):
                     raise WriteFailed(code, trace_id, exc.message, exc.details) from None
                 raise WriteFailed(code, trace_id) from None
-            if "article" not in final:  # the coverage gate ended the run: nothing to stand on
+            paused: AwaitingOutline | None = None
+            saved = await self.graph.aget_state({"configurable": {"thread_id": turn.session_id}})
+            checkpoint = saved.config["configurable"]["checkpoint_id"]
+            if saved.next:  # paused after the plan (`review_outline`): a person approves it
+                outline: Outline = final["outline"]
+                trace_info.record_outcome(
+                    root, request, "awaiting_outline", f"awaiting approval: {outline.title}"
+                )
+                root.set_outputs({"awaiting": "outline", "outline": outline.model_dump()})
+                await turn.done(title=outline.title, awaiting="outline", checkpoint_id=checkpoint)
+                paused = AwaitingOutline(
+                    outline, trace_id, turn.session_id, turn.n, self._outline_expires()
+                )
+            elif "article" not in final:  # the coverage gate ended the run: nothing to stand on
                 assert isinstance(request, WriteRequest), "a follow-up starts from an article"
                 coverage = final["coverage"]
                 trace_info.record_outcome(root, request, "no_sources")
@@ -233,21 +277,24 @@ class ArticleWriter:
                     no_sources_message(request.topic, coverage),
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
-            article: Article = final["article"]
-            said = trace_info.response_preview(article.title, article.word_count)
-            trace_info.record_outcome(root, request, "article", said)
+            else:
+                article: Article = final["article"]
+                said = trace_info.response_preview(article.title, article.word_count)
+                trace_info.record_outcome(root, request, "article", said)
+                root.set_outputs(
+                    trace_info.root_outputs(
+                        article.title, article.word_count, len(article.references)
+                    )
+                )
+                root.set_attribute("article.words", article.word_count)
+                await turn.done(
+                    title=article.title, words=article.word_count, checkpoint_id=checkpoint
+                )
             totals = usage.total(counter)
             cost = usage.cost_usd(self.settings, totals)
-            root.set_outputs(
-                trace_info.root_outputs(article.title, article.word_count, len(article.references))
-            )
-            root.set_attributes({"article.words": article.word_count, "cost_usd": cost})
-            saved = await self.graph.aget_state({"configurable": {"thread_id": turn.session_id}})
-            await turn.done(
-                title=article.title,
-                words=article.word_count,
-                checkpoint_id=saved.config["configurable"]["checkpoint_id"],
-            )
+            root.set_attributes({"cost_usd": cost})
+        if paused is not None:  # raised outside the root span, which ends OK: nothing failed
+            raise paused
         return WriteResult(
             article=article,
             trace_id=trace_id,
@@ -277,24 +324,31 @@ class ArticleWriter:
         await self.persistence.checkpointer.adelete_thread(session_id)
         await self.sessions.delete(session_id)
 
-    def _run(
+    async def _run(
         self,
-        given: ArticleInput,
+        request: Asked,
+        given: ArticleInput | None,
         thread: dict[str, str],
         context: WriterContext,
         counter: UsageMetadataCallbackHandler,
         emit: EventHook,
         tokens: bool,
-    ) -> Coroutine[Any, Any, dict[str, Any]]:
-        """The graph's run from `given` on the session's `thread` (and, for a follow-up, the
-        checkpoint it starts from), reported as events; it returns the final state."""
+    ) -> dict[str, Any]:
+        """The graph's run from `given` on the session's `thread` (and, for a follow-up or an
+        approval, the checkpoint it starts from), reported as events; the final state."""
         config: RunnableConfig = {
             "callbacks": [counter],
             "recursion_limit": RECURSION_LIMIT,
             "configurable": thread,
         }
+        if isinstance(request, OutlineRequest) and request.outline is not None:
+            # The edited outline stands where the plan's did, as if `plan` had written it.
+            edited = await self.graph.aupdate_state(
+                config, {"outline": request.outline}, as_node="plan"
+            )
+            config = {**config, "configurable": edited["configurable"]}
         parts = self.graph.astream(
-            given,
+            given,  # None: go on from the checkpoint
             config,
             context=context,
             stream_mode=events.stream_modes(tokens),
@@ -302,8 +356,25 @@ class ArticleWriter:
             # not every step of it. Saving after each step (LangGraph's default) stored 580 KiB
             # an article instead of 41 and cost 1.5x the run's time (docs/sessions.md).
             durability="exit",
+            # LangGraph's breakpoint: the run stops after the plan and saves where it stopped.
+            interrupt_after=["plan"] if given and given.get("review_outline") else None,
         )
-        return events.relay(parts, emit, lambda: asdict(usage.total(counter)))
+        return await events.relay(parts, emit, lambda: asdict(usage.total(counter)))
+
+
+@dataclass
+class AwaitingOutline(Exception):
+    """A write that paused after its plan for a person to approve: not a failure, but not an
+    article either, so the caller answers it apart (202, or an `interrupt` event)."""
+
+    outline: Outline
+    trace_id: str | None
+    session_id: str
+    turn: int
+    expires_at: str
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "awaiting_outline", **asdict(self), "outline": self.outline.model_dump()}
 
 
 def _ignore(event: Event) -> None:

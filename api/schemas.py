@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.request import (
     ALIAS_PATTERN,
@@ -18,7 +18,7 @@ from agent.request import (
     TRACE_ID_PATTERN,
 )
 from agent.sessions import Turn
-from agent.state import Article
+from agent.state import Article, Outline
 
 
 class WriteBody(BaseModel):
@@ -54,6 +54,11 @@ class WriteBody(BaseModel):
         description="Registry alias to load the prompts from (e.g. `staging`); default: the "
         "PROMPT_ALIAS setting.",
     )
+    review_outline: bool = Field(
+        False,
+        description="Pause after the plan: the answer is 202 with the outline, to approve or "
+        "edit with POST /sessions/{id}/outline before any research or drafting.",
+    )
 
     @field_validator("topic", "audience", "tone", mode="before")
     @classmethod
@@ -86,6 +91,42 @@ class ReviseBody(BaseModel):
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
+
+
+class OutlineBody(BaseModel):
+    """The answer to an outline paused for approval: `approve`, or an edited `outline`."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"approve": True, "user_id": "ada"}]}
+    )
+
+    approve: bool = Field(False, description="Go on with the outline as it is.")
+    outline: Outline | None = Field(
+        None, description="Go on with this outline instead (2-6 sections, 1-8 questions)."
+    )
+    user_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="The session's owner, as its first turn named."
+    )
+    prompt_alias: str | None = Field(None, pattern=ALIAS_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> OutlineBody:
+        if self.approve == (self.outline is not None):
+            raise ValueError('send {"approve": true} or {"outline": {...}}, one of the two')
+        return self
+
+
+class OutlinePending(BaseModel):
+    """A write that paused after its plan (`review_outline`): 202, and the `interrupt` event."""
+
+    status: Literal["awaiting_outline"]
+    outline: Outline
+    trace_id: str | None
+    trace_url: str | None
+    request_id: str
+    session_id: str
+    turn: int
+    expires_at: str = Field(description="After this (ISO 8601 UTC), approving it is 410.")
 
 
 EXAMPLE_TRACE = "tr-6b274e68540a9668e389517c7e986e72"

@@ -1,4 +1,5 @@
-"""The SSE encoding of a run: `trace` first, progress events, then `done` or `error`.
+"""The SSE encoding of a run: `trace` first, progress events, then `done`, `interrupt` (a
+write paused after its plan for approval) or `error`.
 
 The run goes on in its own task and hands its events over a queue; the response pulls the
 first one (`trace`) before answering, so the trace id can go in the `X-Trace-Id` header. When
@@ -24,7 +25,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from agent.events import Event, EventHook
 from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
-from agent.writer import WriteResult
+from agent.writer import AwaitingOutline, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
@@ -43,11 +44,13 @@ Run = Callable[[EventHook], Coroutine[Any, Any, WriteResult]]
 async def stream_article(
     start: Run,
     describe: Callable[[WriteResult], dict[str, Any]],
+    paused: Callable[[AwaitingOutline], dict[str, Any]],
     trace_url: Callable[[str | None], str | None],
     ping_seconds: float,
     shutdown_grace_seconds: float,
 ) -> EventSourceResponse:
-    """Starts the run and answers with its event stream; `describe` builds the `done` body."""
+    """Starts the run and answers with its event stream; `describe` builds the `done` body,
+    `paused` the `interrupt` one."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     run = asyncio.create_task(start(queue.put_nowait))
     run.add_done_callback(lambda _: queue.put_nowait(_FINISHED))
@@ -81,6 +84,8 @@ async def stream_article(
                 yield encode(event.kind, event.data)
             try:
                 yield encode("done", describe(run.result()))
+            except AwaitingOutline as waiting:  # paused after the plan; the stream ends here
+                yield encode("interrupt", paused(waiting))
             except asyncio.CancelledError:  # the run, not this stream: stopped by the watcher
                 yield encode("error", SHUTTING_DOWN)
             except WriteFailed as exc:

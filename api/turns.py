@@ -8,14 +8,15 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from agent.events import EventHook
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
-from agent.writer import WriteResult
+from agent.writer import AwaitingOutline, WriteResult
 from api.middleware import current_request_id
-from api.schemas import PromptUsed, UsageOut, WriteResponse
+from api.schemas import OutlinePending, PromptUsed, UsageOut, WriteResponse
 from api.streaming import stream_article
 
 # A turn to run (`ArticleWriter.write` or `.revise` on one request): where its events go, and
@@ -24,8 +25,14 @@ Start = Callable[[EventHook | None, bool], Coroutine[Any, Any, WriteResult]]
 
 STREAM_DOC = {
     "description": "With `Accept: text/event-stream`: Server-Sent Events `trace`, `node`, "
-    "`tool`, `token`, `usage`, then `done` (this JSON body) or `error`; see the README.",
+    "`tool`, `token`, `usage`, then `done` (this JSON body), `interrupt` (the 202 body) or "
+    "`error`; see the README.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+PAUSED_DOC = {
+    "model": OutlinePending,
+    "description": "`review_outline`: the run paused after its plan; approve or edit the "
+    "outline with POST /sessions/{id}/outline.",
 }
 
 
@@ -46,11 +53,16 @@ async def answer(
     response: Response,
     tracking: TrackingConnection,
     settings: Settings,
-) -> WriteResponse | EventSourceResponse:
+) -> WriteResponse | EventSourceResponse | JSONResponse:
     """The turn's result as JSON, or, asked for events, as a stream."""
     if wants_events(request):
         return await stream(start, tracking, settings)
-    result = await start(None, False)
+    try:
+        result = await start(None, False)
+    except AwaitingOutline as paused:
+        body = paused_body(paused, this_request_id(), tracking)
+        headers = {"X-Trace-Id": paused.trace_id} if paused.trace_id else {}
+        return JSONResponse(body, status_code=202, headers=headers)
     if result.trace_id:
         response.headers["X-Trace-Id"] = result.trace_id
     return describe(result, this_request_id(), tracking)
@@ -64,10 +76,20 @@ async def stream(
     return await stream_article(
         lambda on_event: start(on_event, True),
         describe=lambda result: describe(result, request_id, tracking).model_dump(mode="json"),
+        paused=lambda paused: paused_body(paused, request_id, tracking),
         trace_url=tracking.trace_url,
         ping_seconds=settings.sse_ping_seconds,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
+
+
+def paused_body(
+    paused: AwaitingOutline, request_id: str, tracking: TrackingConnection
+) -> dict[str, Any]:
+    """The 202 body of a paused write, and the `interrupt` event of a stream."""
+    return OutlinePending(
+        **paused.body(), trace_url=tracking.trace_url(paused.trace_id), request_id=request_id
+    ).model_dump(mode="json")
 
 
 def describe(result: WriteResult, request_id: str, tracking: TrackingConnection) -> WriteResponse:

@@ -36,7 +36,10 @@ class Turn(BaseModel):
     words: int | None = None
     error: str | None = Field(None, description="The error code, when the turn failed.")
     checkpoint_id: str | None = Field(
-        None, description="The graph state it left (a turn that wrote an article)."
+        None, description="The graph state it left (an article, or an outline awaiting approval)."
+    )
+    awaiting: str | None = Field(
+        None, description="`outline`: the turn paused after its plan, for a person to approve."
     )
 
 
@@ -56,9 +59,17 @@ class SessionRecord(BaseModel):
         later `write` (which replaces the article) failed. A failed turn's state is saved too
         (LangGraph saves on exit), and never read."""
         for turn in reversed(self.turns):
-            if turn.checkpoint_id or turn.kind == "write":
+            if turn.checkpoint_id and not turn.awaiting:
                 return turn.checkpoint_id
+            if turn.kind == "write":
+                return None
         return None
+
+    @property
+    def pending_outline(self) -> Turn | None:
+        """The last turn, if it paused with an outline nobody has answered yet."""
+        last = self.turns[-1] if self.turns else None
+        return last if last is not None and last.awaiting == "outline" else None
 
 
 def now() -> str:
@@ -127,6 +138,7 @@ class TurnInProgress:
         self.kind, self.instruction = kind, instruction
         self.n = record.next_turn
         self.trace_id: str | None = None
+        self.continues: str | None = None  # the paused turn's trace an approval goes on from
 
     @property
     def session_id(self) -> str:

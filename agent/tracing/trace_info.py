@@ -9,9 +9,9 @@ from typing import Any
 import mlflow
 from mlflow.entities.span import NoOpSpan
 
-from agent.request import DEFAULTS, ReviseRequest, WriteRequest
+from agent.request import DEFAULTS, OutlineRequest, ReviseRequest, WriteRequest
 
-Asked = WriteRequest | ReviseRequest
+Asked = WriteRequest | ReviseRequest | OutlineRequest
 
 
 def root_inputs(request: Asked) -> dict[str, Any]:
@@ -83,6 +83,8 @@ def request_preview(request: Asked) -> str:
     if isinstance(request, ReviseRequest):
         named = f" ({request.target_words} words)" if request.target_words else ""
         return request.instruction + named
+    if isinstance(request, OutlineRequest):
+        return "outline approved, edited" if request.outline else "outline approved"
     asked = [
         f"for {request.audience}" if request.audience != DEFAULTS.audience else "",
         f"{request.target_words} words" if request.target_words != DEFAULTS.target_words else "",

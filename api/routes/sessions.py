@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from agent.failures import WriteFailed
-from agent.request import ID_PATTERN, ReviseRequest
+from agent.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from agent.sessions import UnknownSession
 from api import turns
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
-from api.schemas import ErrorBody, ReviseBody, SessionOut, WriteResponse
+from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
 
 router = APIRouter(tags=["sessions"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -57,7 +58,7 @@ async def revise(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
-) -> WriteResponse | EventSourceResponse:
+) -> WriteResponse | EventSourceResponse | JSONResponse:
     """Revises the session's current article as `instruction` asks: shorter or longer, a new
     section from the library (cited), a section dropped, a new tone or audience. A new turn in
     a trace of its own, answered like `/write` (JSON, or events with `Accept:
@@ -67,6 +68,52 @@ async def revise(
     )
     return await turns.answer(
         lambda on_event, tokens: writer.revise(job, on_event=on_event, tokens=tokens),
+        request,
+        response,
+        tracking,
+        settings,
+    )
+
+
+OUTLINE_ERRORS = {
+    **WRITE_ERRORS,
+    404: {"model": ErrorBody, "description": "`unknown_session`: no such session for this user."},
+    409: {
+        "model": ErrorBody,
+        "description": "`no_outline`: no outline of the session awaits approval; "
+        "`session_busy`: a turn of it is still running.",
+    },
+    410: {"model": ErrorBody, "description": "`outline_expired`: it waited too long."},
+}
+
+
+@router.post(
+    "/sessions/{session_id}/outline",
+    response_model=WriteResponse,
+    responses={**OUTLINE_ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+)
+async def approve_outline(
+    session_id: SessionId,
+    body: OutlineBody,
+    request: Request,
+    response: Response,
+    writer: WriterDep,
+    tracking: TrackingDep,
+    settings: SettingsDep,
+) -> WriteResponse | EventSourceResponse | JSONResponse:
+    """Goes on with a write paused by `review_outline`: `{"approve": true}` keeps the outline,
+    `{"outline": {...}}` replaces it. Research, drafting and review then run in a new trace of
+    the session (its metadata `session.continues` names the paused one); answered like
+    `/write`."""
+    job = OutlineRequest(
+        session_id=session_id,
+        outline=body.outline,
+        user_id=body.user_id,
+        prompt_alias=body.prompt_alias,
+        request_id=turns.this_request_id(),
+    )
+    return await turns.answer(
+        lambda on_event, tokens: writer.approve_outline(job, on_event=on_event, tokens=tokens),
         request,
         response,
         tracking,

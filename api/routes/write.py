@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from agent.request import WriteRequest
@@ -36,7 +37,7 @@ ERRORS = {
 @router.post(
     "/write",
     response_model=WriteResponse,
-    responses={**ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+    responses={**ERRORS, 200: turns.STREAM_DOC, 202: turns.PAUSED_DOC},  # type: ignore[dict-item]
 )
 async def write(
     body: WriteBody,
@@ -45,12 +46,13 @@ async def write(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
-) -> WriteResponse | EventSourceResponse:
+) -> WriteResponse | EventSourceResponse | JSONResponse:
     """Plans, researches, drafts, reviews and finalizes an article on `topic`.
 
     The response header `X-Trace-Id` and the body's `trace_id` name the MLflow trace of the
     whole run; `trace_url` opens it in the MLflow UI. Send `Accept: text/event-stream` to watch
-    it being written instead.
+    it being written instead. With `review_outline`, the run pauses after its plan: 202 with
+    the outline (a stream ends with an `interrupt` event) until POST /sessions/{id}/outline.
     """
     job = WriteRequest(**body.model_dump(), request_id=turns.this_request_id())
     return await turns.answer(_start(writer, job), request, response, tracking, settings)
