@@ -84,7 +84,11 @@ class Settings(BaseSettings):
     checkpoint_url: str = Field(
         "sqlite:///.data/sessions.db",
         description="Where sessions last (LangGraph's checkpoints and the sessions' records): "
-        "`sqlite:///<path>` (a file, created if missing), or `memory` (this process only).",
+        "`sqlite:///<path>` (a file, created if missing), `postgresql://user@host:port/db` "
+        "(every replica on it shares the sessions), or `memory` (this process only).",
+    )
+    checkpoint_pool_size: int = Field(
+        10, ge=1, le=100, description="PostgreSQL connections each API process may hold."
     )
     outline_ttl_seconds: float = Field(
         3600,
@@ -180,9 +184,12 @@ class Settings(BaseSettings):
     def _known_checkpoint_store(cls, value: str) -> str:
         if value == "memory" or (value.startswith("sqlite:///") and len(value) > 10):
             return value
+        scheme, _, rest = value.partition("://")
+        if scheme in ("postgresql", "postgres") and rest:
+            return value
         raise ValueError(
-            f"CHECKPOINT_URL={value!r}: use sqlite:///<path> (e.g. sqlite:///.data/sessions.db) "
-            "or memory"
+            f"CHECKPOINT_URL={value!r}: use sqlite:///<path> (e.g. sqlite:///.data/sessions.db), "
+            "postgresql://user@host:5432/db, or memory"
         )
 
     @field_validator("llm_model")

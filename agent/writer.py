@@ -70,7 +70,10 @@ class ArticleWriter:
     def __init__(self, settings: Settings, persistence: Persistence | None = None) -> None:
         self.settings = settings
         self.persistence = persistence or memory()
-        self.sessions = Sessions(self.persistence.store)
+        # A turn's claim on its session lasts as long as a turn may (and a minute more), so a
+        # process that dies mid-turn frees the session soon after.
+        lease = settings.request_timeout_seconds + 60
+        self.sessions = Sessions(self.persistence.store, self.persistence.claims, lease)
         library = SourceLibrary(settings.sources_dir)
         self.prompts = PromptCatalog(settings)
         self.context = WriterContext(

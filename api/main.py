@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         # Sessions' checkpoints and records: open for the app's life, closed after the last
         # request has drained.
-        async with open_persistence(settings.checkpoint_url) as persistence:
+        async with open_persistence(
+            settings.checkpoint_url, settings.checkpoint_pool_size
+        ) as persistence:
             app.state.writer = ArticleWriter(settings, persistence)
             app.state.tracking = tracking = tracing.TrackingConnection(settings)
             catalog = app.state.writer.prompts

@@ -5,6 +5,7 @@ Everything runs on loopback; nothing needs a key or the internet.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,3 +76,14 @@ def untraced(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def offline_settings(untraced: Callable[..., Settings]) -> Settings:
     return untraced()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session's tests that need one."""
+    from tests import postgres
+
+    if postgres.binaries() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    with postgres.postgres_server() as url:
+        yield url

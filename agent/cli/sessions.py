@@ -28,7 +28,9 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     from agent.sessions import UnknownSession, open_persistence
     from agent.writer import ArticleWriter
 
-    async with open_persistence(settings.checkpoint_url) as persistence:
+    async with open_persistence(
+        settings.checkpoint_url, settings.checkpoint_pool_size
+    ) as persistence:
         writer = ArticleWriter(settings, persistence)
         try:
             view = await writer.session(args.session_id, args.user)

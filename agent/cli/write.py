@@ -140,7 +140,7 @@ async def _write(
     # A one-off article needs no session that outlives the process; a named one is kept where
     # the API keeps them, so `writer session` and GET /sessions can read it.
     url = settings.checkpoint_url if args.session else "memory"
-    async with open_persistence(url) as persistence:
+    async with open_persistence(url, settings.checkpoint_pool_size) as persistence:
         writer = ArticleWriter(settings, persistence)
         return await _write_with(args, settings, connection, writer, request)
 

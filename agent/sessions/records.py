@@ -15,6 +15,8 @@ from typing import Any
 from langgraph.store.base import BaseStore
 from pydantic import BaseModel, Field
 
+from agent.sessions.claims import Claims
+
 NAMESPACE = ("sessions",)
 
 
@@ -77,11 +79,13 @@ def now() -> str:
 
 
 class Sessions:
-    """Session records in `store`; turns in flight are refused while one runs (this process)."""
+    """Session records in `store`; a turn is refused while another of the session runs, in any
+    process sharing `claims` (a claim outlives a dead process by at most `lease_seconds`)."""
 
-    def __init__(self, store: BaseStore) -> None:
+    def __init__(self, store: BaseStore, claims: Claims, lease_seconds: float) -> None:
         self.store = store
-        self._running: set[str] = set()
+        self.claims = claims
+        self.lease_seconds = lease_seconds
 
     async def get(self, session_id: str, user_id: str | None) -> SessionRecord:
         item = await self.store.aget(NAMESPACE, session_id)
@@ -111,19 +115,22 @@ class Sessions:
     async def turn(
         self, session_id: str, user_id: str | None, kind: str, instruction: str
     ) -> AsyncIterator[TurnInProgress]:
-        """A turn of the session, one at a time per session, in this process. A `write` turn
-        starts the session if it is new; a later kind needs it to exist."""
+        """A turn of the session, one at a time per session. A `write` turn starts the session
+        if it is new; a later kind needs it to exist."""
         if kind == "write":
             record = await self.find_or_start(session_id, user_id)
         else:
             record = await self.get(session_id, user_id)
-        if session_id in self._running:
+        if not await self.claims.claim(session_id, self.lease_seconds):
             raise SessionBusy(session_id)
-        self._running.add(session_id)
         try:
+            # Read again under the claim: another process may have added a turn meanwhile.
+            fresh = await self.store.aget(NAMESPACE, session_id)
+            if fresh is not None:
+                record = SessionRecord.model_validate(fresh.value)
             yield TurnInProgress(self, record, kind, instruction)
         finally:
-            self._running.discard(session_id)
+            await self.claims.release(session_id)
 
 
 def turn_of(n: int, kind: str, instruction: str, trace_id: str | None, **outcome: Any) -> Turn:

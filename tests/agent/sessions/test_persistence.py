@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -19,10 +20,18 @@ from agent.state import Article, Source
 from agent.writer import ArticleWriter
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A sessions database of each kind: a new sqlite file, or a PostgreSQL server's."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 async def test_a_session_is_read_back_whole_after_the_database_is_reopened(
-    offline_settings: Settings, tmp_path: Path
+    offline_settings: Settings, database: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    url = database
     async with open_persistence(url) as persistence:
         written = await ArticleWriter(offline_settings, persistence).write(
             WriteRequest(topic="Coral reefs", user_id="ada")
@@ -57,7 +66,9 @@ def article() -> Article:
     return Article(title="T", markdown="# T", sections=[], references=[], word_count=1)
 
 
-@pytest.mark.parametrize("url", ["postgres://x", "sqlite://relative", "mysql://db"])
+@pytest.mark.parametrize(
+    "url", ["postgresql:/db", "postgres://", "sqlite://relative", "mysql://db"]
+)
 def test_an_unknown_checkpoint_url_is_refused_at_start(url: str) -> None:
     with pytest.raises(ValueError, match="CHECKPOINT_URL"):
         Settings(_env_file=None, checkpoint_url=url)
@@ -90,3 +101,19 @@ def test_processes_starting_together_on_a_new_database_all_start(tmp_path: Path)
     ]
     failures = [p.communicate(timeout=60)[1] for p in processes if p.wait(timeout=60) != 0]
     assert failures == []
+
+
+async def test_one_claim_on_a_session_at_a_time_until_released_or_its_lease_ends(
+    database: str,
+) -> None:
+    async with open_persistence(database) as one, open_persistence(database) as other:
+        # Two processes' worth: each opened the database on its own.
+        assert await one.claims.claim("s-claimed", 60)
+        assert not await other.claims.claim("s-claimed", 60)  # another process's turn
+        assert not await one.claims.claim("s-claimed", 60)  # and its own second one
+        await other.claims.release("s-claimed")  # not its claim: nothing happens
+        assert not await other.claims.claim("s-claimed", 60)
+        await one.claims.release("s-claimed")
+        assert await other.claims.claim("s-claimed", 0.2)
+        await asyncio.sleep(0.3)  # a process that died holding it: the lease ends
+        assert await one.claims.claim("s-claimed", 60)
