@@ -24,6 +24,7 @@ CODES: dict[str, tuple[int, bool]] = {
     "session_busy": (409, True),  # a turn of the same session is still running
     "no_article": (409, False),  # a follow-up on a session whose article was never written
     "unrevisable": (422, False),  # a follow-up asking for a change the app cannot make
+    "unknown_run": (404, False),  # no such background run, or another user's
     "no_outline": (409, False),  # an approval, but no outline of the session awaits one
     "outline_expired": (410, False),  # the outline waited longer than OUTLINE_TTL_SECONDS
     "internal_error": (500, True),
@@ -58,6 +59,8 @@ class WriteFailed(Exception):
         "no_article": "This session has no article to revise: its write did not produce one "
         "(or its outline awaits approval). Write one first with POST /write and this "
         "session_id.",
+        "unknown_run": "There is no run with that id for this user. Runs belong to the "
+        "user_id of the request that started them: name the same user_id.",
         "no_outline": "No outline of this session awaits approval: only the last turn of a "
         "write sent with review_outline can be approved.",
         "outline_expired": "The outline waited for approval longer than the server keeps it. "

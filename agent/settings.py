@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     checkpoint_pool_size: int = Field(
         10, ge=1, le=100, description="PostgreSQL connections each API process may hold."
     )
+    run_retention_seconds: float = Field(
+        86_400, gt=0, description="How long a background run and its events are kept."
+    )
+    run_max_events: int = Field(
+        20_000, ge=100, description="Events kept per background run (then no more tokens)."
+    )
     outline_ttl_seconds: float = Field(
         3600,
         gt=0,

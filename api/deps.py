@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from agent.runs import BackgroundRuns
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
 from agent.writer import ArticleWriter
@@ -36,6 +37,12 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_runs(request: Request) -> BackgroundRuns:
+    """Background runs (`Prefer: respond-async`) and their event logs."""
+    return request.app.state.runs
+
+
 WriterDep = Annotated[ArticleWriter, Depends(get_writer)]
+RunsDep = Annotated[BackgroundRuns, Depends(get_runs)]
 TrackingDep = Annotated[TrackingConnection, Depends(get_tracking)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

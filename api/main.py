@@ -11,13 +11,14 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from agent import tracing
+from agent.runs import BackgroundRuns
 from agent.sessions import open_persistence
 from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import errors, middleware
 from api.middleware import BodyLimit
-from api.routes import debug, feedback, health, page, sessions, write
+from api.routes import debug, feedback, health, page, runs, sessions, write
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.checkpoint_url, settings.checkpoint_pool_size
         ) as persistence:
             app.state.writer = ArticleWriter(settings, persistence)
+            app.state.runs = runs = BackgroundRuns(
+                persistence.runs, settings.run_retention_seconds, settings.run_max_events
+            )
             app.state.tracking = tracking = tracing.TrackingConnection(settings)
             catalog = app.state.writer.prompts
             version = app.state.writer.version
@@ -52,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 watcher.cancel()
+                # Background runs get the same grace as requests in flight.
+                await runs.shutdown(settings.shutdown_grace_seconds)
                 if settings.tracing_enabled:
                     # Traces still queued for export are written before the process ends.
                     await asyncio.to_thread(tracing.flush)
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(write.router)
     app.include_router(feedback.router)
     app.include_router(sessions.router)
+    app.include_router(runs.router)
     app.include_router(health.router)
     app.include_router(page.router)
     if settings.runtime_stats_enabled:

@@ -1,5 +1,6 @@
-"""How the API answers a turn of a session (`POST /write`, `POST /sessions/{id}/revise`): the
-JSON body with the trace id in `X-Trace-Id`, or its events as Server-Sent Events."""
+"""How the API answers a turn of a session (`POST /write`, `/sessions/{id}/revise`, `/outline`):
+the JSON body with the trace id in `X-Trace-Id`, its events as Server-Sent Events, or, with
+`Prefer: respond-async`, `202` and a background run to follow at `/runs/{id}`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from agent.events import EventHook
+from agent.runs import BackgroundRuns
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
 from agent.writer import AwaitingOutline, WriteResult
@@ -47,14 +49,36 @@ def wants_events(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 
 
+def wants_background(request: Request) -> bool:
+    # RFC 7240's preference; other preferences may stand beside it.
+    prefer = request.headers.get("prefer", "")
+    return "respond-async" in {part.strip().lower() for part in prefer.split(",")}
+
+
 async def answer(
     start: Start,
     request: Request,
     response: Response,
     tracking: TrackingConnection,
     settings: Settings,
+    runs: BackgroundRuns,
+    owner: str | None,
 ) -> WriteResponse | EventSourceResponse | JSONResponse:
-    """The turn's result as JSON, or, asked for events, as a stream."""
+    """The turn's result as JSON, as a stream when asked for events, or, with `Prefer:
+    respond-async`, a background run owned by `owner` that outlives the request."""
+    if wants_background(request):
+        request_id = this_request_id()
+        run_id = await runs.start(
+            owner,
+            lambda on_event: start(on_event, True),
+            lambda result: describe(result, request_id, tracking).model_dump(mode="json"),
+            lambda paused: paused_body(paused, request_id, tracking),
+        )
+        run = f"/runs/{run_id}"
+        body = {"run_id": run_id, "status": "running", "url": run, "events": f"{run}/events"}
+        return JSONResponse(
+            body, status_code=202, headers={"Location": run, "Preference-Applied": "respond-async"}
+        )
     if wants_events(request):
         return await stream(start, tracking, settings)
     try:

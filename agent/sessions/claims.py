@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from agent.sessions import sql
+
 CREATE = (
     "CREATE TABLE IF NOT EXISTS session_claims "
     "(session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, claimed_until DOUBLE PRECISION NOT NULL)"
@@ -57,10 +59,9 @@ class MemoryClaims:
 
 
 class SqlClaims:
-    """Claims in the sessions' own database: `run(sql, params)` executes one statement there
-    and returns its rows; `marker` is the driver's parameter placeholder."""
+    """Claims in the sessions' own database (`agent.sessions.sql`)."""
 
-    def __init__(self, run: Any, marker: str) -> None:
+    def __init__(self, run: sql.Run, marker: str) -> None:
         self._run, self._marker = run, marker
         self._holder = uuid.uuid4().hex  # this process: a release never frees another's claim
 
@@ -82,21 +83,8 @@ class SqlClaims:
 
 
 def sqlite_claims(db: aiosqlite.Connection) -> SqlClaims:
-    """Claims on an autocommit sqlite connection."""
-
-    async def run(sql: str, params: tuple[Any, ...]) -> list[Any]:
-        async with db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    return SqlClaims(run, "?")
+    return SqlClaims(*sql.sqlite(db))
 
 
 def postgres_claims(pool: Any) -> SqlClaims:
-    """Claims through a psycopg connection pool in autocommit mode."""
-
-    async def run(sql: str, params: tuple[Any, ...]) -> list[Any]:
-        async with pool.connection() as conn, conn.cursor() as cursor:
-            await cursor.execute(sql, params)
-            return list(await cursor.fetchall()) if cursor.description else []
-
-    return SqlClaims(run, "%s")
+    return SqlClaims(*sql.postgres(pool))

@@ -4,7 +4,8 @@ its store (who owns each session and its turns), both at CHECKPOINT_URL.
 `memory` keeps them in the process (the command line's one-off runs, evaluation); a
 `sqlite:///path` file lasts across restarts, for the processes of one machine; a
 `postgresql://` database, for every replica that reaches it. Each also holds the claims that
-let one turn of a session run at a time (`agent.sessions.claims`).
+let one turn of a session run at a time (`agent.sessions.claims`), and the background runs with
+their events (`agent.sessions.runlog`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from agent.sessions import sql
 from agent.sessions.claims import Claims, MemoryClaims, postgres_claims, sqlite_claims
+from agent.sessions.runlog import MemoryRunLog, RunLog, SqlRunLog
 
 # The classes a checkpoint may rebuild when it is read back. LangGraph otherwise imports
 # whatever class a stored checkpoint names, so a database someone could write to would be
@@ -75,6 +78,7 @@ class Persistence:
     checkpointer: BaseCheckpointSaver[str]
     store: BaseStore
     claims: Claims
+    runs: RunLog
     url: str
 
 
@@ -83,7 +87,9 @@ def serializer() -> JsonPlusSerializer:
 
 
 def memory() -> Persistence:
-    return Persistence(InMemorySaver(serde=serializer()), InMemoryStore(), MemoryClaims(), MEMORY)
+    return Persistence(
+        InMemorySaver(serde=serializer()), InMemoryStore(), MemoryClaims(), MemoryRunLog(), MEMORY
+    )
 
 
 @contextlib.asynccontextmanager
@@ -110,11 +116,13 @@ async def open_persistence(url: str, pool_size: int = 10) -> AsyncIterator[Persi
         checkpointer = AsyncSqliteSaver(saver_db, serde=serializer())
         store = AsyncSqliteStore(store_db)
         claims = sqlite_claims(store_db)
+        runs = SqlRunLog(*sql.sqlite(store_db))
         async with _only_one_process(path):
             await checkpointer.setup()
             await store.setup()
             await claims.setup()
-        yield Persistence(checkpointer, store, claims, url)
+            await runs.setup()
+        yield Persistence(checkpointer, store, claims, runs, url)
 
 
 @contextlib.asynccontextmanager
@@ -149,6 +157,7 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Persistence]:
         checkpointer = AsyncPostgresSaver(pool, serde=serializer())
         store = AsyncPostgresStore(pool)
         claims = postgres_claims(pool)
+        runs = SqlRunLog(*sql.postgres(pool))
         # Replicas starting together would race through the same migrations, as on sqlite.
         async with pool.connection() as lock:
             await lock.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
@@ -156,9 +165,10 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Persistence]:
                 await checkpointer.setup()
                 await store.setup()
                 await claims.setup()
+                await runs.setup()
             finally:
                 await lock.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
-        yield Persistence(checkpointer, store, claims, url)
+        yield Persistence(checkpointer, store, claims, runs, url)
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from agent.failures import WriteFailed
 from agent.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from agent.sessions import UnknownSession
 from api import turns
-from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.deps import RunsDep, SettingsDep, TrackingDep, WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
 
@@ -58,6 +58,7 @@ async def revise(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
+    runs: RunsDep,
 ) -> WriteResponse | EventSourceResponse | JSONResponse:
     """Revises the session's current article as `instruction` asks: shorter or longer, a new
     section from the library (cited), a section dropped, a new tone or audience. A new turn in
@@ -72,6 +73,8 @@ async def revise(
         response,
         tracking,
         settings,
+        runs,
+        job.user_id,
     )
 
 
@@ -100,6 +103,7 @@ async def approve_outline(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
+    runs: RunsDep,
 ) -> WriteResponse | EventSourceResponse | JSONResponse:
     """Goes on with a write paused by `review_outline`: `{"approve": true}` keeps the outline,
     `{"outline": {...}}` replaces it. Research, drafting and review then run in a new trace of
@@ -118,6 +122,8 @@ async def approve_outline(
         response,
         tracking,
         settings,
+        runs,
+        job.user_id,
     )
 
 

@@ -11,7 +11,7 @@ from sse_starlette import EventSourceResponse
 from agent.request import WriteRequest
 from agent.writer import ArticleWriter
 from api import turns
-from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.deps import RunsDep, SettingsDep, TrackingDep, WriterDep
 from api.schemas import ErrorBody, WriteBody, WriteResponse
 
 router = APIRouter(tags=["articles"])
@@ -46,6 +46,7 @@ async def write(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
+    runs: RunsDep,
 ) -> WriteResponse | EventSourceResponse | JSONResponse:
     """Plans, researches, drafts, reviews and finalizes an article on `topic`.
 
@@ -55,7 +56,9 @@ async def write(
     the outline (a stream ends with an `interrupt` event) until POST /sessions/{id}/outline.
     """
     job = WriteRequest(**body.model_dump(), request_id=turns.this_request_id())
-    return await turns.answer(_start(writer, job), request, response, tracking, settings)
+    return await turns.answer(
+        _start(writer, job), request, response, tracking, settings, runs, job.user_id
+    )
 
 
 @router.get(

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.test_runs import read_events, start_run, wait_run
 from tests.servers import Server, start_traced_apis
 
 OWNER = {"user_id": "ada"}
@@ -22,7 +23,7 @@ def replicas(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[list[Server]]:
     # Slow enough tokens that a turn is still running when the other replica is asked.
-    env = {"CHECKPOINT_URL": postgres_url, "OFFLINE_TOKEN_DELAY_MS": "1"}
+    env = {"CHECKPOINT_URL": postgres_url, "OFFLINE_TOKEN_DELAY_MS": "3"}
     servers = start_traced_apis(
         Path(tmp_path_factory.mktemp("replicas")), mlflow_url, "tests", [env, env]
     )
@@ -63,3 +64,18 @@ async def test_one_turn_at_a_time_across_processes(replicas: list[Server]) -> No
     assert codes == [200, 409], [a.text for a in answers]
     busy = next(answer for answer in answers if answer.status_code == 409)
     assert busy.json()["error"] == "session_busy"
+
+
+def test_a_background_run_is_followed_and_cancelled_from_the_other_process(
+    replicas: list[Server],
+) -> None:
+    a, b = replicas
+    run_id = start_run(a)["run_id"]
+    followed = read_events(b, run_id)  # from the other process, as it happens
+    assert followed[0][1] == "trace" and followed[-1][1] == "done"
+    assert [e[0] for e in followed] == [e[0] for e in read_events(a, run_id)]
+
+    run_id = start_run(a, topic="Coral reefs")["run_id"]
+    assert httpx.delete(f"{b.url}/runs/{run_id}", params=OWNER).status_code == 202
+    stopped = wait_run(a, run_id, timeout_s=30)  # the owner saw the request and stopped it
+    assert stopped["status"] == "cancelled", stopped
