@@ -7,7 +7,9 @@ Starts an MLflow server and two untraced APIs on loopback (offline model, no tok
 the checkpointer's share is as large as it can be): `memory` (CHECKPOINT_URL=memory, nothing
 written) and `sqlite` (the default, a file beside the API's log). Requests go round the two,
 one at a time, so both see the same machine noise; prints each median, p95 and the ratio.
-Then `--turns` articles in one session on the sqlite API, with the file's size after each.
+Then a conversation of `--turns` turns in one session on the sqlite API (an article, then
+follow-ups: shorter, a new section, a new tone, longer), with the session's size after each:
+each follow-up starts from the article's checkpoint and adds its own.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from pathlib import Path
 import httpx
 
 from bench.harness import apis
-from bench.write_latency import TOPICS, WARM_UP, report_medians, round_robin
+from bench.write_latency import WARM_UP, report_medians, round_robin
+
+FOLLOW_UPS = [
+    "make it shorter",
+    "add a section on grid storage",
+    "more formal, for students",
+    "make it longer",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40, help="per configuration")
-    parser.add_argument("--turns", type=int, default=5, help="articles in the measured session")
+    parser.add_argument("--turns", type=int, default=5, help="turns in the measured session")
     args = parser.parse_args()
     untraced = {"TRACING_ENABLED": "false"}
     configs = {"memory": {**untraced, "CHECKPOINT_URL": "memory"}, "sqlite": untraced}
@@ -35,14 +44,14 @@ def main() -> None:
         report_medians(timings, "memory")
         api = servers["sqlite"]
         database = api.log.parent / ".data" / "sessions.db"  # the default, under the API's cwd
-        session = ""
+        answer = client.post(f"{api.url}/write", json={"topic": "Solar power", "user_id": "bench"})
+        answer.raise_for_status()
+        session = answer.json()["session_id"]
         for turn in range(1, args.turns + 1):
-            body = {"topic": TOPICS[turn % len(TOPICS)], "user_id": "bench"}
-            if session:
-                body["session_id"] = session
-            answer = client.post(f"{api.url}/write", json=body)
-            answer.raise_for_status()
-            session = answer.json()["session_id"]
+            if turn > 1:
+                instruction = FOLLOW_UPS[(turn - 2) % len(FOLLOW_UPS)]
+                body = {"instruction": instruction, "user_id": "bench"}
+                client.post(f"{api.url}/sessions/{session}/revise", json=body).raise_for_status()
             print(
                 f"turn {turn}: the session holds {session_bytes(database, session) / 1024:.0f} "
                 "KiB (its checkpoints, pending writes and record)"
