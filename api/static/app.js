@@ -1,5 +1,6 @@
 // The page of docs/page.md: a form for POST /write, the run as its events arrive, the finished
-// article, and a rating for POST /feedback.
+// article, a follow-up that changes it (POST /sessions/{id}/revise), and a rating for
+// POST /feedback.
 //
 // Model and source text reach the page only through textContent and text nodes, never
 // innerHTML: a topic such as `<img src=x onerror=alert(1)>` comes back in titles, tool
@@ -7,10 +8,22 @@
 
 const $ = (id) => document.getElementById(id);
 const USER_KEY = "article-writer.user_id";
-const FIELDS = ["topic", "audience", "tone", "target_words", "prompt_alias", "user_id"];
-const SUMMARY = ["sources", "sections", "words", "decision", "issues"];
+// The fields a 422 can name: the article form's, and the follow-up's instruction.
+const FIELDS = [
+  "topic",
+  "audience",
+  "tone",
+  "target_words",
+  "prompt_alias",
+  "user_id",
+  "instruction",
+];
+const SUMMARY = ["amendment", "sources", "sections", "words", "decision", "issues"];
+// Keys shown as "label: value" rather than as a count.
+const LABELS = { amendment: "change", decision: "decision" };
 // What each step is about: shown even when it did not change (see changes()).
 const NODE_SUMMARY = {
+  amend: ["amendment"], // a follow-up's first step: what the reader's instruction asks for
   plan: ["sections"],
   research: ["sources"],
   coverage: ["sources", "sections"],
@@ -21,8 +34,11 @@ const NODE_SUMMARY = {
 };
 const WRITING_NODES = new Set(["draft", "revise"]);
 
-let run = null; // the article being written, or the last one (see write())
-let session = null; // {id, turn} from the last run's `trace` event: where a follow-up would go
+let run = null; // the run going on, or the last one (see startRun())
+// {id, turn, user} from the last run's `trace` event, with the user_id that run sent: where a
+// follow-up goes, and as whom (a session belongs to the user_id of its first turn).
+let session = null;
+let current = null; // {turn, state} of the article on the page: what a follow-up changes
 let rated = null; // the trace the rating form rates
 let defaultAlias = null;
 
@@ -116,16 +132,24 @@ function element(tag, content = [], className = "") {
   return node;
 }
 
-// --- Writing an article -------------------------------------------------------------------
+// --- Writing an article, or changing it --------------------------------------------------
 
-async function write(body) {
+// One run, shown as its events arrive: a new article (`POST /write`), or a follow-up
+// (`POST /sessions/{id}/revise`, see revise()), which streams the same events. A follow-up
+// passes `changing`, the article on the page: it stays shown until the revised one replaces
+// it, and stays if the follow-up fails.
+async function startRun(path, body, changing = null) {
   run = {
     controller: new AbortController(),
     started: performance.now(),
     timer: setInterval(showElapsed, 200),
     traceId: null,
     traceUrl: null,
-    state: {}, // the last state summary, to show what each step changed
+    user: body.user_id ?? null, // the session's owner, if this run starts one
+    changing,
+    // The last state summary, to show what each step changed; a follow-up goes on from the
+    // state its article was left in.
+    state: { ...changing?.state },
     open: new Map(), // node name -> its timeline entry, while it runs
     calls: [], // tool calls waiting for their result: [{tool, entry}]
     revisions: 0,
@@ -133,7 +157,7 @@ async function write(body) {
   resetRun();
   setRunning(true);
   try {
-    const response = await fetch("/write", {
+    const response = await fetch(path, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(body),
@@ -170,7 +194,7 @@ const ON_EVENT = {
   trace(data) {
     run.traceId = data.trace_id;
     run.traceUrl = linkable(data.trace_url);
-    session = { id: data.session_id, turn: data.turn };
+    session = { id: data.session_id, turn: data.turn, user: run.user };
     showTrace($("trace"), data.trace_id, run.traceUrl);
     say(data.trace_id ? `Started: trace ${data.trace_id}.` : "Started (tracing is off).");
   },
@@ -228,7 +252,8 @@ const ON_EVENT = {
   },
   done(data) {
     $("stop").disabled = true; // the article is here; only the connection is left to close
-    say(`Article ready: ${plural(data.article.word_count, "words")}.`);
+    const what = run.changing ? `Revised article ready (turn ${data.turn})` : "Article ready";
+    say(`${what}: ${plural(data.article.word_count, "words")}.`);
     showArticle(data);
   },
   error(data) {
@@ -239,20 +264,29 @@ const ON_EVENT = {
 
 function resetRun() {
   $("progress").hidden = false;
-  for (const id of ["error", "live", "result"]) $(id).hidden = true;
-  $("intro").hidden = false;
+  // A follow-up keeps the article it changes on the page.
+  for (const id of run.changing ? ["error", "live"] : ["error", "live", "result"]) {
+    $(id).hidden = true;
+  }
+  $("intro").hidden = Boolean(run.changing);
   $("timeline").replaceChildren();
   $("trace").replaceChildren("waiting…");
   $("tokens").textContent = "0";
   for (const name of FIELDS) markField(name, null);
   startPass("draft");
+  // A follow-up is sent from below the article: bring the run into view. In two columns the
+  // top of the page shows all of it; in one, the progress panel comes first, the text under it.
+  if (run.changing) {
+    const twoColumns = matchMedia("(min-width: 60rem)").matches; // as style.css's .layout
+    (twoColumns ? document.body : $("progress")).scrollIntoView({ block: "start" });
+  }
 }
 
 // Each writing pass (the draft, then each revision) streams the whole article anew.
 function startPass(node) {
   if (node === "revise") run.revisions += 1;
-  $("live-heading").textContent =
-    node === "revise" ? `Revision ${run.revisions}, as it is written` : "Draft, as it is written";
+  run.pass = node === "revise" ? `Revision ${run.revisions}` : "Draft";
+  $("live-heading").textContent = `${run.pass}, as it is written`;
   // One text node, appended to token by token: cheaper than rewriting textContent each time.
   run.text = document.createTextNode("");
   $("stream").replaceChildren(run.text);
@@ -267,7 +301,7 @@ function changes(node, before, after) {
     ((own.includes(key) && (after[key] !== 0 || key === "issues")) ||
       after[key] !== (before[key] ?? 0));
   return SUMMARY.filter(shown)
-    .map((key) => (key === "decision" ? `decision: ${after[key]}` : plural(after[key], key)))
+    .map((key) => (LABELS[key] ? `${LABELS[key]}: ${after[key]}` : plural(after[key], key)))
     .join(" · ");
 }
 
@@ -300,6 +334,7 @@ function say(text) {
 function setRunning(running) {
   run.running = running;
   $("write").disabled = running;
+  $("send-follow-up").disabled = running;
   $("stop").disabled = !running;
 }
 
@@ -329,6 +364,7 @@ function showTrace(container, traceId, traceUrl) {
 
 function showArticle(done) {
   const { article } = done;
+  $("turn").replaceChildren(`Turn ${done.turn} of session `, element("code", done.session_id));
   renderMarkdown($("article"), article.markdown);
   $("references").replaceChildren(
     ...article.references.map((ref) => {
@@ -369,11 +405,23 @@ function showArticle(done) {
   offerFollowUp(done);
 }
 
-// FOLLOW-UP HOOK. Follow-ups ("make it shorter": POST /sessions/{id}/revise) and outline
-// approval are not on this page yet. Their form hooks in here: it is shown once an article
-// is, sends `session.id` (the `trace` event's session_id; `session.turn` is this article's
-// turn), and shows its answer with showArticle() as write() does.
-function offerFollowUp(done) {}
+// FOLLOW-UP HOOK, called when an article is shown. The follow-up form ("make it shorter")
+// comes with it, empty; revise() sends it to the article's session. (Outline approval is not
+// on this page yet; it would hook in here too.)
+function offerFollowUp(done) {
+  current = { turn: done.turn, state: run.state };
+  const form = $("follow-up");
+  form.reset();
+  form.hidden = !done.session_id;
+}
+
+// A follow-up: the same run as a write, in a new turn of the session, whose events show the
+// same way; the revised article replaces this one when it is done.
+function revise(instruction) {
+  const body = { instruction };
+  if (session.user) body.user_id = session.user; // the session's owner, whoever types now
+  startRun(`/sessions/${encodeURIComponent(session.id)}/revise`, body, current);
+}
 
 // "article-draft v3, article-plan v2 (alias production)"; the bundled files have no versions.
 function promptsText(prompts) {
@@ -388,6 +436,9 @@ function promptsText(prompts) {
 // What each failure means for the reader; the server's own message says the rest.
 const HEADLINES = {
   no_sources: "No sources on this topic.",
+  unrevisable: "This change cannot be made.",
+  no_article: "There is no article to change.",
+  unknown_session: "The session of this article is gone.",
   busy: "The server is busy.",
   session_busy: "This session is still writing.",
   timeout: "The article took too long.",
@@ -398,6 +449,10 @@ const HEADLINES = {
   unknown_prompt_alias: "Unknown prompt alias.",
   context_too_small: "The article does not fit the model.",
   stopped: "Stopped.",
+};
+// Where a follow-up's failure reads differently.
+const FOLLOW_UP_HEADLINES = {
+  no_sources: "No sources for that section.",
 };
 
 // Failures come as `error` events ({code, ...}) or as JSON answers ({error, ...}).
@@ -411,8 +466,16 @@ async function errorOf(response) {
 }
 
 function showFailure(failure, response = null) {
-  const headline = HEADLINES[failure.code] ?? "The article could not be written.";
+  const changing = run?.changing;
+  const headline =
+    (changing && FOLLOW_UP_HEADLINES[failure.code]) ??
+    HEADLINES[failure.code] ??
+    (changing ? "The article could not be changed." : "The article could not be written.");
   const parts = [element("p", [element("strong", headline), " ", failure.message ?? ""])];
+  // A follow-up that fails changes nothing: the session goes on from the article shown.
+  if (changing) {
+    parts.push(element("p", `The article below is unchanged: turn ${changing.turn}.`));
+  }
   const retry = response?.headers.get("Retry-After");
   if (retry) parts.push(element("p", `Try again in ${retry} seconds.`));
   if (failure.closest_sources?.length) {
@@ -447,7 +510,7 @@ function closeTimeline() {
   for (const { entry } of run.calls) entry.className = "stopped";
   run.open.clear();
   run.calls = [];
-  if (!$("live").hidden) $("live-heading").textContent = "Draft, as far as it got";
+  if (!$("live").hidden) $("live-heading").textContent = `${run.pass}, as far as it got`;
 }
 
 // Marks a form field the server refused (422), or clears it with a null message.
@@ -553,7 +616,11 @@ $("user_id").value = remembered(USER_KEY);
 $("user_id").addEventListener("input", (event) => remember(USER_KEY, event.target.value.trim()));
 $("write-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  if (!run?.running) write(formBody(event.target));
+  if (!run?.running) startRun("/write", formBody(event.target));
+});
+$("follow-up").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!run?.running) revise(event.target.elements.instruction.value.trim());
 });
 $("stop").addEventListener("click", () => run?.controller.abort());
 $("rating").addEventListener("submit", (event) => {

@@ -159,6 +159,7 @@ FIRST_SEEN = """() => {
     window.firstSeen[name] ??= {
       ...seen, finished: !$("result").hidden, stoppable: !$("stop").disabled,
       tokens: $("tokens").textContent, elapsed: $("elapsed").textContent,
+      turn: $("turn").textContent,
     };
   };
   new MutationObserver(() => {
@@ -181,6 +182,32 @@ def trace_link_of(page: Page, panel: str) -> tuple[str, str]:
     link = page.locator(f"{panel} a[href*='selectedEvaluationId']")
     expect(link).to_be_visible()
     return link.inner_text(), str(link.get_attribute("href"))
+
+
+def about_of(page: Page) -> dict[str, str]:
+    """The facts under "About this article", by name."""
+    return dict(
+        zip(
+            page.locator("#about dt").all_inner_texts(),
+            page.locator("#about dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+
+
+def words_of(page: Page) -> int:
+    return int(about_of(page)["Words"].replace(",", ""))
+
+
+def steps_of(page: Page) -> list[str]:
+    timeline = page.get_by_role("list", name="Steps and tool calls")
+    return timeline.locator(":scope > li > .name").all_inner_texts()
+
+
+def follow_up(page: Page, instruction: str) -> None:
+    form = page.get_by_role("form", name="Change this article")
+    form.get_by_label("What to change").fill(instruction)
+    form.get_by_role("button", name="Send", exact=True).click()
 
 
 def root_span(mlflow_url: str, trace_id: str) -> Any:
@@ -223,7 +250,7 @@ def test_an_article_is_seen_being_written_then_finished(
 
     # The timeline: every step, the tool calls, and what each step found or decided.
     timeline = page.get_by_role("list", name="Steps and tool calls")
-    steps = timeline.locator(":scope > li > .name").all_inner_texts()
+    steps = steps_of(page)
     assert {"plan", "research", "research_tools", "coverage", "draft", "review"} <= set(steps)
     assert steps[0] == "plan" and steps[-1] == "finalize"
     tools = set(timeline.locator(".tools .name").all_inner_texts())
@@ -244,14 +271,8 @@ def test_an_article_is_seen_being_written_then_finished(
     expect(cite).to_have_attribute("href", re.compile(r"^#ref-\d+$"))
     references = page.locator("#references li")
     assert references.count() >= 2
-    about = dict(
-        zip(
-            page.locator("#about dt").all_inner_texts(),
-            page.locator("#about dd").all_inner_texts(),
-            strict=True,
-        )
-    )
-    words = int(about["Words"].replace(",", ""))
+    about = about_of(page)
+    words = words_of(page)
     assert words > 100 and f"{about['Words']} words" in page.locator("#status").inner_text()
     assert re.fullmatch(r"[\d,]+ \([\d,]+ in, [\d,]+ out\)", about["Tokens"])
     assert about["Cost"] == "no price for this model"  # MLflow has none for the offline model
@@ -361,6 +382,129 @@ def test_stop_ends_the_run_and_its_trace_is_marked_cancelled(
     assert trace.info.tags["outcome"] == "cancelled"
     assert root.attributes["cancelled"] is True
     assert "finalize" not in {s.name for s in trace.data.spans}
+
+
+# --- follow-ups ---------------------------------------------------------------------------
+
+
+def test_a_follow_up_revises_the_article_in_a_new_turn_of_its_session(
+    open_page: Callable[..., Seen], page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page()
+    page = seen.page
+    page.goto(page_api.url)
+    page.get_by_label("Your name (user id)").fill("page-reviser")
+    start_writing(page, "How honeybees pollinate crops")
+    expect(page.locator("#article")).to_be_visible(timeout=WAIT_MS)
+    first_trace, _ = trace_link_of(page, "#progress")
+    turn = page.locator("#turn")
+    expect(turn).to_have_text(re.compile(r"^Turn 1 of session s-[0-9a-f]+$"))
+    session_id = turn.locator("code").inner_text()
+    title = page.locator("#article h2").inner_text()
+    words = words_of(page)
+    form = page.get_by_role("form", name="Change this article")
+    expect(form.get_by_label("What to change")).to_have_attribute("placeholder", "make it shorter")
+    seen.shot("1-written")
+
+    page.evaluate(FIRST_SEEN)
+    follow_up(page, "make it shorter")
+    # The run shows as a write's does: its own trace at once, then the revision streaming in,
+    # with the article it changes still on the page.
+    trace = page.wait_for_function("() => window.firstSeen.trace").json_value()
+    assert re.fullmatch(r"tr-[0-9a-f]{32}", trace["id"]) and trace["id"] != first_trace
+    assert trace["turn"] == f"Turn 1 of session {session_id}" and trace["stoppable"]
+    streaming = page.wait_for_function("() => window.firstSeen.text").json_value()
+    assert streaming["text"].startswith("# ") and streaming["stoppable"]
+    assert streaming["turn"] == f"Turn 1 of session {session_id}"
+    assert re.match(r"[1-9][\d,]* \(", streaming["tokens"])
+    seen.shot("2-revising")
+
+    expect(turn).to_have_text(f"Turn 2 of session {session_id}", timeout=WAIT_MS)
+    expect(page.locator("#live")).to_be_hidden()
+    seen.shot("3-revised")
+    expect(page.locator("#status")).to_contain_text("Revised article ready (turn 2)")
+    steps = steps_of(page)
+    assert steps[0] == "amend" and "revise" in steps and steps[-1] == "finalize", steps
+    assert {"plan", "research", "draft"}.isdisjoint(steps)  # it goes on from the article
+    amend = page.locator("#timeline > li").first
+    expect(amend.locator(".summary")).to_contain_text("change: shorten")
+    expect(page.locator("#timeline .running")).to_have_count(0)
+    assert words_of(page) < words
+    assert page.locator("#article h2").inner_text() == title
+    assert page.locator("#references li").count() >= 2
+    trace_id, href = trace_link_of(page, "#progress")
+    assert trace_id == trace["id"] and about_of(page)["Trace"] == trace_id
+    expect(page.get_by_role("link", name="Open trace in MLflow")).to_have_attribute("href", href)
+    expect(form.get_by_label("What to change")).to_have_value("")  # ready for the next change
+
+    # The revised article is rated on its own trace.
+    rating = page.get_by_role("form", name="Rate this article")
+    rating.get_by_label("Thumbs up").check()
+    rating.get_by_role("button", name="Send rating").click()
+    expect(page.locator("#rating-status")).to_have_text(f"Stored on trace {trace_id}: thumbs up.")
+    page.set_viewport_size(PHONE)
+    seen.shot("4-revised-phone")
+
+    # In MLflow, turn 2 is a trace of the session, previewed by the reader's instruction.
+    stored = wait_for_trace(mlflow_url, trace_id)
+    assert stored.info.state.value == "OK"
+    found = mlflow.MlflowClient(mlflow_url).search_traces(
+        locations=[stored.info.experiment_id],
+        filter_string=f"metadata.`mlflow.trace.session` = '{session_id}'",
+        order_by=["timestamp_ms ASC"],
+    )
+    assert [t.info.trace_id for t in found] == [first_trace, trace_id]
+    second = found[1].info
+    assert second.trace_metadata["mlflow.trace.session"] == session_id
+    assert second.trace_metadata["session.turn"] == "2"
+    assert second.request_preview == "make it shorter"
+
+
+def test_a_follow_up_the_app_cannot_make_leaves_the_article_as_it_was(
+    open_page: Callable[..., Seen], page_api: Server
+) -> None:
+    seen = open_page(PHONE)
+    page = seen.page
+    page.goto(page_api.url)
+    start_writing(page, "Wind power", words=150)  # by no one: the session has no owner
+    article = page.locator("#article")
+    expect(article).to_be_visible(timeout=WAIT_MS)
+    title = article.get_by_role("heading", level=2).inner_text()
+    text = article.inner_text()
+    # A name typed after the article was written: the follow-up still goes as the session's
+    # owner (none), or the server would not know the session.
+    page.get_by_label("Your name (user id)").fill("page-latecomer")
+    follow_up(page, "write me a poem")
+
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("This change cannot be made.")
+    expect(error).to_contain_text("The instruction asks for none of the changes this app can make")
+    expect(error).to_contain_text("The article below is unchanged: turn 1.")
+    trace_link_of(page, "#error")
+    expect(page.locator("#timeline > li > .name")).to_have_text(["amend"])
+    expect(article).to_be_visible()
+    expect(article.get_by_role("heading", level=2)).to_have_text(title)
+    assert article.inner_text() == text
+    expect(page.locator("#turn")).to_have_text(re.compile(r"^Turn 1 of session s-"))
+    instruction = page.get_by_label("What to change")
+    expect(instruction).to_have_value("write me a poem")  # there to be rephrased
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+    seen.shot("1-unrevisable-phone")
+    page.set_viewport_size(DESKTOP)
+    seen.shot("2-unrevisable")
+
+    # Refused before any run (past the browser's own check): marked on the field, the article
+    # still there.
+    instruction.evaluate("input => { input.removeAttribute('minlength'); }")
+    follow_up(page, "ab")
+    note = page.locator("#instruction-error")
+    expect(note).to_contain_text("at least 3 characters")
+    expect(instruction).to_have_attribute("aria-invalid", "")
+    expect(instruction).to_be_focused()
+    expect(error).to_contain_text("Check the form.")
+    expect(error).to_contain_text("The article below is unchanged: turn 1.")
+    expect(article.get_by_role("heading", level=2)).to_have_text(title)
+    seen.shot("3-refused")
 
 
 # --- failures -----------------------------------------------------------------------------
