@@ -16,8 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import mlflow
 import openai
 from langchain_openai import ChatOpenAI
+from mlflow.tracing import get_tracing_context_headers_for_http_request
 
 from agent import tracing
 from agent.settings import Settings
@@ -95,6 +97,10 @@ class RecordedAttempts(httpx.AsyncBaseTransport):
         self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # The call carries the trace on (W3C `traceparent` of the chat span, which inline autolog
+        # makes the active one): a provider or gateway that traces joins the same trace.
+        if mlflow.get_current_active_span() is not None:
+            request.headers.update(get_tracing_context_headers_for_http_request())
         try:
             response = await self.inner.handle_async_request(request)
         except httpx.TransportError as exc:

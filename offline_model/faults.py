@@ -10,6 +10,7 @@ served; `cut` is here because a `length` fault and a `max_tokens` bound end a re
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +67,8 @@ class ServerState:
     completions: int = 0
     faults_served: int = 0
     answer_faults_served: int = 0
+    # The W3C trace context each completion request carried (None: no header), newest last.
+    traceparents: deque[str | None] = field(default_factory=lambda: deque(maxlen=1000))
     plan: FaultPlan = field(default_factory=FaultPlan)
     draws: random.Random = field(default_factory=random.Random)
 

@@ -5,7 +5,8 @@ Used in process through an httpx ASGI transport by default (`agent.llm`), or on 
 is cut, `finish_reason: "length"`) and may have a context window. Faults can be injected for
 tests and demos through `POST /admin/faults` (`offline_model.faults`): failed HTTP calls, and
 answers a weak model gives (not JSON, no tool calls, bad tool arguments, cut short, running
-on). `GET /admin/stats` counts the completions and the faults it served.
+on). `GET /admin/stats` counts the completions and the faults it served; `GET
+/admin/trace-context` lists the `traceparent` header each completion request carried.
 
 This module holds the app and its routes; the answers come from `offline_model.model`, the
 wire format from `offline_model.wire`.
@@ -78,6 +79,7 @@ def create_app(token_delay_ms: float = 0, first_token_ms: float = 0) -> FastAPI:
                 status_code=status,
                 headers={"retry-after-ms": "20"},
             )
+        state.traceparents.append(request.headers.get("traceparent"))
         body = await request.json()
         prompt_tokens = tokens.prompt_tokens(body.get("messages") or [])
         window = state.plan.context_tokens
@@ -120,6 +122,12 @@ def create_app(token_delay_ms: float = 0, first_token_ms: float = 0) -> FastAPI:
         state.plan = plan
         state.draws = random.Random(plan.seed)
         return {"planned": plan.statuses, "persistent": plan.persistent}
+
+    @app.get("/admin/trace-context")
+    async def trace_context() -> dict[str, list[str | None]]:
+        """The `traceparent` of each completion request, oldest first: whether the caller
+        passed its trace on (a provider that traces would join the caller's trace)."""
+        return {"traceparents": list(state.traceparents)}
 
     @app.get("/admin/stats")
     async def stats() -> dict[str, int]:
