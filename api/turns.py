@@ -5,10 +5,10 @@ the JSON body with the trace id in `X-Trace-Id`, its events as Server-Sent Event
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
@@ -17,6 +17,7 @@ from agent.runs import BackgroundRuns
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
 from agent.writer import AwaitingOutline, WriteResult
+from api.deps import RunsDep, SettingsDep, TrackingDep
 from api.middleware import current_request_id
 from api.schemas import OutlinePending, PromptUsed, UsageOut, WriteResponse
 from api.streaming import stream_article
@@ -55,41 +56,57 @@ def wants_background(request: Request) -> bool:
     return "respond-async" in {part.strip().lower() for part in prefer.split(",")}
 
 
-async def answer(
-    start: Start,
+@dataclass(frozen=True)
+class Answering:
+    """What answering a turn takes of the request and the app, as one route dependency."""
+
+    request: Request
+    response: Response
+    tracking: TrackingConnection
+    settings: Settings
+    runs: BackgroundRuns
+
+
+def answering(
     request: Request,
     response: Response,
-    tracking: TrackingConnection,
-    settings: Settings,
-    runs: BackgroundRuns,
-    owner: str | None,
-) -> WriteResponse | EventSourceResponse | JSONResponse:
+    tracking: TrackingDep,
+    settings: SettingsDep,
+    runs: RunsDep,
+) -> Answering:
+    return Answering(request, response, tracking, settings, runs)
+
+
+AnsweringDep = Annotated[Answering, Depends(answering)]
+Answer = WriteResponse | EventSourceResponse | JSONResponse
+
+
+async def answer(start: Start, how: Answering, owner: str | None) -> Answer:
     """The turn's result as JSON, as a stream when asked for events, or, with `Prefer:
     respond-async`, a background run owned by `owner` that outlives the request."""
-    if wants_background(request):
-        request_id = this_request_id()
-        run_id = await runs.start(
+    request_id = this_request_id()
+    if wants_background(how.request):
+        run_id = await how.runs.start(
             owner,
             lambda on_event: start(on_event, True),
-            lambda result: describe(result, request_id, tracking).model_dump(mode="json"),
-            lambda paused: paused_body(paused, request_id, tracking),
+            lambda result: describe(result, request_id, how.tracking).model_dump(mode="json"),
+            lambda paused: paused_body(paused, request_id, how.tracking),
         )
         run = f"/runs/{run_id}"
         body = {"run_id": run_id, "status": "running", "url": run, "events": f"{run}/events"}
-        return JSONResponse(
-            body, status_code=202, headers={"Location": run, "Preference-Applied": "respond-async"}
-        )
-    if wants_events(request):
-        return await stream(start, tracking, settings)
+        headers = {"Location": run, "Preference-Applied": "respond-async"}
+        return JSONResponse(body, status_code=202, headers=headers)
+    if wants_events(how.request):
+        return await stream(start, how.tracking, how.settings)
     try:
         result = await start(None, False)
     except AwaitingOutline as paused:
-        body = paused_body(paused, this_request_id(), tracking)
+        body = paused_body(paused, request_id, how.tracking)
         headers = {"X-Trace-Id": paused.trace_id} if paused.trace_id else {}
         return JSONResponse(body, status_code=202, headers=headers)
     if result.trace_id:
-        response.headers["X-Trace-Id"] = result.trace_id
-    return describe(result, this_request_id(), tracking)
+        how.response.headers["X-Trace-Id"] = result.trace_id
+    return describe(result, request_id, how.tracking)
 
 
 async def stream(

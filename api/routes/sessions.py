@@ -1,19 +1,17 @@
-"""A session's later turns (POST /sessions/{id}/revise), its turns and current article (GET),
-and forgetting it (DELETE)."""
+"""A session's later turns (POST /sessions/{id}/revise, /outline), its turns and current
+article (GET), and forgetting it (DELETE)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
+from fastapi import APIRouter, Path, Query, Response
 
 from agent.failures import WriteFailed
 from agent.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from agent.sessions import UnknownSession
 from api import turns
-from api.deps import RunsDep, SettingsDep, TrackingDep, WriterDep
+from api.deps import WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
 
@@ -53,13 +51,9 @@ REVISE_ERRORS = {
 async def revise(
     session_id: SessionId,
     body: ReviseBody,
-    request: Request,
-    response: Response,
     writer: WriterDep,
-    tracking: TrackingDep,
-    settings: SettingsDep,
-    runs: RunsDep,
-) -> WriteResponse | EventSourceResponse | JSONResponse:
+    how: turns.AnsweringDep,
+) -> turns.Answer:
     """Revises the session's current article as `instruction` asks: shorter or longer, a new
     section from the library (cited), a section dropped, a new tone or audience. A new turn in
     a trace of its own, answered like `/write` (JSON, or events with `Accept:
@@ -69,11 +63,7 @@ async def revise(
     )
     return await turns.answer(
         lambda on_event, tokens: writer.revise(job, on_event=on_event, tokens=tokens),
-        request,
-        response,
-        tracking,
-        settings,
-        runs,
+        how,
         job.user_id,
     )
 
@@ -98,13 +88,9 @@ OUTLINE_ERRORS = {
 async def approve_outline(
     session_id: SessionId,
     body: OutlineBody,
-    request: Request,
-    response: Response,
     writer: WriterDep,
-    tracking: TrackingDep,
-    settings: SettingsDep,
-    runs: RunsDep,
-) -> WriteResponse | EventSourceResponse | JSONResponse:
+    how: turns.AnsweringDep,
+) -> turns.Answer:
     """Goes on with a write paused by `review_outline`: `{"approve": true}` keeps the outline,
     `{"outline": {...}}` replaces it. Research, drafting and review then run in a new trace of
     the session (its metadata `session.continues` names the paused one); answered like
@@ -118,11 +104,7 @@ async def approve_outline(
     )
     return await turns.answer(
         lambda on_event, tokens: writer.approve_outline(job, on_event=on_event, tokens=tokens),
-        request,
-        response,
-        tracking,
-        settings,
-        runs,
+        how,
         job.user_id,
     )
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse
 
 from agent.request import WriteRequest
 from agent.writer import ArticleWriter
 from api import turns
-from api.deps import RunsDep, SettingsDep, TrackingDep, WriterDep
+from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import ErrorBody, WriteBody, WriteResponse
 
 router = APIRouter(tags=["articles"])
@@ -39,15 +38,7 @@ ERRORS = {
     response_model=WriteResponse,
     responses={**ERRORS, 200: turns.STREAM_DOC, 202: turns.PAUSED_DOC},  # type: ignore[dict-item]
 )
-async def write(
-    body: WriteBody,
-    request: Request,
-    response: Response,
-    writer: WriterDep,
-    tracking: TrackingDep,
-    settings: SettingsDep,
-    runs: RunsDep,
-) -> WriteResponse | EventSourceResponse | JSONResponse:
+async def write(body: WriteBody, writer: WriterDep, how: turns.AnsweringDep) -> turns.Answer:
     """Plans, researches, drafts, reviews and finalizes an article on `topic`.
 
     The response header `X-Trace-Id` and the body's `trace_id` name the MLflow trace of the
@@ -56,9 +47,7 @@ async def write(
     the outline (a stream ends with an `interrupt` event) until POST /sessions/{id}/outline.
     """
     job = WriteRequest(**body.model_dump(), request_id=turns.this_request_id())
-    return await turns.answer(
-        _start(writer, job), request, response, tracking, settings, runs, job.user_id
-    )
+    return await turns.answer(_start(writer, job), how, job.user_id)
 
 
 @router.get(

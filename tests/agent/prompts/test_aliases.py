@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import mlflow
-import pytest
-
 from agent.prompts import registry as prompt_registry
 from agent.prompts.aliases import request_aliases
 from agent.prompts.files import PromptBook
 from agent.settings import BUNDLED_PROMPTS, Settings
 from tests.servers import free_port
-
-
-@pytest.fixture(scope="module")
-def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty MLflow database, made once: creating one takes seconds."""
-    path = tmp_path_factory.mktemp("aliases-store") / "empty.db"
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}")
-    client.search_experiments()
-    client.search_registered_models()
-    return path
-
-
-@pytest.fixture
-def registry(tmp_path: Path, migrated_store: Path) -> Iterator[str]:
-    shutil.copy(migrated_store, tmp_path / "registry.db")
-    uri = f"sqlite:///{tmp_path}/registry.db"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
 
 
 def settings_for(uri: str) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -13,28 +12,6 @@ import pytest
 from agent.prompts import PromptCatalog, PromptFileError, UnknownPromptAlias
 from agent.prompts import registry as prompt_registry
 from agent.settings import BUNDLED_PROMPTS, Settings
-
-
-@pytest.fixture(scope="session")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty MLflow database, made once: creating one takes seconds."""
-    path = tmp_path_factory.mktemp("store") / "empty.db"
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}")
-    client.search_experiments()
-    client.search_registered_models()
-    return path
-
-
-@pytest.fixture
-def registry(tmp_path: Path, empty_store: Path) -> Iterator[str]:
-    shutil.copy(empty_store, tmp_path / "registry.db")
-    uri = f"sqlite:///{tmp_path}/registry.db"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
 
 
 @pytest.fixture
