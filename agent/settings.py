@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -147,6 +148,22 @@ class Settings(BaseSettings):
     mlflow_trace_sampling_ratio: float = Field(
         1.0, ge=0, le=1, description="Share of requests traced (1: every one)."
     )
+    # --- OpenTelemetry: the same spans to the team's OTLP backend too ----------------------
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        None,
+        description="An OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces) that "
+        "gets every span too; unset: MLflow only.",
+    )
+    otel_exporter_otlp_traces_headers: SecretStr | None = Field(
+        None, description="Headers for it, `k=v,k2=v2` (auth tokens: kept out of traces)."
+    )
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf"] = Field(
+        "http/protobuf", description="The OTLP protocol (MLflow's exporter speaks HTTP here)."
+    )
+    mlflow_trace_enable_otlp_dual_export: bool = Field(
+        True,
+        description="With an OTLP endpoint: MLflow keeps the traces too (false: OTLP only).",
+    )
     mlflow_model_catalog_uri: str = Field(
         "",
         description="Where MLflow fetches model prices; empty: the table bundled with MLflow, "
@@ -277,7 +294,24 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never reach a client or a trace."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
-        return [key] if key else []
+        headers = self.otel_exporter_otlp_traces_headers
+        # Each header's value that could be a credential, and the credential alone ("Bearer
+        # <token>" -> "<token>"). Short values and MLflow's experiment id are not: masked,
+        # they would blank every such number in every trace.
+        pairs = [
+            p.partition("=") for p in (headers.get_secret_value().split(",") if headers else [])
+        ]
+        values = [
+            value.strip()
+            for name, _, value in pairs
+            if name.strip().lower() not in NOT_CREDENTIALS and len(value.strip()) >= 8
+        ]
+        credentials = [value.split()[-1] for value in values]
+        found = ([key] if key else []) + [s for s in (*values, *credentials) if len(s) >= 8]
+        return list(dict.fromkeys(found))
+
+
+NOT_CREDENTIALS = frozenset({"x-mlflow-experiment-id"})  # OTLP headers that name, not authorize
 
 
 @lru_cache

@@ -44,6 +44,7 @@ SCRUBBED = (
     "MAX_",
     "API_",
     "CHECKPOINT_",
+    "OTEL_",
 )
 
 

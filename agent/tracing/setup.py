@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import mlflow
 from mlflow.entities import LiveSpan
+from pydantic import SecretStr
 
 from agent.settings import Settings
 from agent.tracing.export import EXPORT_FAILURES
@@ -32,6 +33,11 @@ MLFLOW_ENV = {
     "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE": "mlflow_trace_queue_size",
     "MLFLOW_TRACE_EXTRACT_ATTACHMENTS": "mlflow_trace_extract_attachments",
     "MLFLOW_TRACE_SAMPLING_RATIO": "mlflow_trace_sampling_ratio",
+    # OpenTelemetry's own names, read by MLflow and the OTLP exporter from the environment.
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "otel_exporter_otlp_traces_endpoint",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "otel_exporter_otlp_traces_headers",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "otel_exporter_otlp_traces_protocol",
+    "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT": "mlflow_trace_enable_otlp_dual_export",
 }
 
 
@@ -39,6 +45,8 @@ def configure(settings: Settings) -> None:
     """Points MLflow at the tracking server and turns on LangChain autologging."""
     for env, attr in MLFLOW_ENV.items():
         value = getattr(settings, attr)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             os.environ[env] = str(value).lower() if isinstance(value, bool) else str(value)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)

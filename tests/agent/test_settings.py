@@ -67,3 +67,14 @@ def test_a_gateway_endpoint_is_the_model_and_needs_no_key() -> None:
     )
     assert (settings.provider, settings.model_name) == ("gateway", "writer-chat.v2")
     assert settings.openai_api_key is None and settings.secrets() == []
+
+
+def test_an_otlp_backends_headers_are_secrets_like_a_key() -> None:
+    settings = Settings(
+        _env_file=None,
+        otel_exporter_otlp_traces_endpoint="http://collector:4318/v1/traces",
+        otel_exporter_otlp_traces_headers="authorization=Bearer tok-0123456789,"  # type: ignore[arg-type]
+        "x-mlflow-experiment-id=12,x-team=a",
+    )
+    assert settings.secrets() == ["Bearer tok-0123456789", "tok-0123456789"]
+    assert "tok-0123456789" not in repr(settings)
