@@ -160,6 +160,17 @@ class Settings(BaseSettings):
     otel_exporter_otlp_traces_protocol: Literal["http/protobuf"] = Field(
         "http/protobuf", description="The OTLP protocol (MLflow's exporter speaks HTTP here)."
     )
+    otel_exporter_otlp_metrics_endpoint: str | None = Field(
+        None,
+        description="An OTLP/HTTP metrics endpoint (e.g. http://collector:4318/v1/metrics) for "
+        "MLflow's span durations and the app's turn and token counters; unset: none.",
+    )
+    otel_exporter_otlp_metrics_protocol: Literal["http/protobuf"] = Field(
+        "http/protobuf", description="The OTLP metrics protocol."
+    )
+    otel_metric_export_interval: int = Field(
+        60_000, ge=100, description="How often metrics are sent, in milliseconds."
+    )
     mlflow_trace_enable_otlp_dual_export: bool = Field(
         True,
         description="With an OTLP endpoint: MLflow keeps the traces too (false: OTLP only).",

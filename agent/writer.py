@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
@@ -20,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 
-from agent import events, tracing, usage
+from agent import events, metrics, tracing, usage
 from agent.context import Bounds, Limits, WriterContext
 from agent.events import Event, EventHook
 from agent.failures import Unwritable, WriteFailed, classify
@@ -162,11 +163,30 @@ class ArticleWriter:
                     if (current := turn.record.current) is None:
                         raise WriteFailed("no_article", None)
                     thread["checkpoint_id"] = current
-                return await self._write(request, given, thread, on_event or _ignore, tokens, turn)
+                return await self._measured(
+                    kind, self._write(request, given, thread, on_event or _ignore, tokens, turn)
+                )
         except UnknownSession:
             raise WriteFailed("unknown_session", None) from None
         except SessionBusy:
             raise WriteFailed("session_busy", None) from None
+
+    @staticmethod
+    async def _measured(kind: str, run: Coroutine[Any, Any, WriteResult]) -> WriteResult:
+        """The turn, counted by kind and outcome (`agent.metrics`), with its tokens."""
+        try:
+            result = await run
+        except AwaitingOutline:
+            metrics.record_turn(kind, "awaiting_outline")
+            raise
+        except WriteFailed as exc:
+            metrics.record_turn(kind, exc.code)
+            raise
+        except asyncio.CancelledError:
+            metrics.record_turn(kind, "cancelled")
+            raise
+        metrics.record_turn(kind, "article", result.usage)
+        return result
 
     def _paused_checkpoint(self, turn: TurnInProgress) -> str:
         pending = turn.record.pending_outline

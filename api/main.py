@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
-from agent import tracing
+from agent import metrics, tracing
 from agent.runs import BackgroundRuns
 from agent.sessions import open_persistence
 from agent.settings import Settings, get_settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.tracing_enabled:
                     # Traces still queued for export are written before the process ends.
                     await asyncio.to_thread(tracing.flush)
+                await asyncio.to_thread(metrics.shutdown)  # and the last metrics are sent
 
     app = FastAPI(
         title="Article writer",

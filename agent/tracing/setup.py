@@ -9,6 +9,7 @@ import mlflow
 from mlflow.entities import LiveSpan
 from pydantic import SecretStr
 
+from agent import metrics
 from agent.settings import Settings
 from agent.tracing.export import EXPORT_FAILURES
 from agent.tracing.processors import (
@@ -38,6 +39,9 @@ MLFLOW_ENV = {
     "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "otel_exporter_otlp_traces_headers",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "otel_exporter_otlp_traces_protocol",
     "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT": "mlflow_trace_enable_otlp_dual_export",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "otel_exporter_otlp_metrics_endpoint",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "otel_exporter_otlp_metrics_protocol",
+    "OTEL_METRIC_EXPORT_INTERVAL": "otel_metric_export_interval",
 }
 
 
@@ -49,6 +53,7 @@ def configure(settings: Settings) -> None:
             value = value.get_secret_value()
         if value is not None:
             os.environ[env] = str(value).lower() if isinstance(value, bool) else str(value)
+    metrics.configure(settings)  # before MLflow's span metrics look for a meter provider
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.registry_uri)
     if not settings.tracing_enabled:

@@ -1,0 +1,57 @@
+"""Request-level metrics over OTLP, beside MLflow's span-duration histogram
+(`mlflow.trace.span.duration`): articles by outcome, and tokens.
+
+Off unless OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set: the counters then record into
+OpenTelemetry's no-op provider, which costs nothing worth measuring. When it is set, the app
+installs the global meter provider at start-up (traced or not), and MLflow's span metrics go
+through the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+
+from agent.settings import Settings
+from agent.usage import Usage
+
+log = logging.getLogger(__name__)
+_meter = metrics.get_meter("article-writer")
+TURNS = _meter.create_counter(
+    "writer.turns", unit="{turn}", description="Turns of sessions, by kind and outcome."
+)
+TOKENS = _meter.create_counter(
+    "writer.tokens", unit="{token}", description="Model tokens, by direction (input, output)."
+)
+
+
+def configure(settings: Settings) -> None:
+    """Installs the OTLP/HTTP meter provider when a metrics endpoint is set; once a process."""
+    endpoint = settings.otel_exporter_otlp_metrics_endpoint
+    if not endpoint or isinstance(metrics.get_meter_provider(), MeterProvider):
+        return
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=endpoint),
+        export_interval_millis=settings.otel_metric_export_interval,
+    )
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    log.info("metrics: OTLP to %s every %s ms", endpoint, settings.otel_metric_export_interval)
+
+
+def shutdown() -> None:
+    """Sends what is left before the process ends."""
+    provider = metrics.get_meter_provider()
+    if isinstance(provider, MeterProvider):
+        provider.shutdown()
+
+
+def record_turn(kind: str, outcome: str, usage: Usage | None = None) -> None:
+    TURNS.add(1, {"kind": kind, "outcome": outcome})
+    if usage is not None:
+        TOKENS.add(usage.input_tokens, {"direction": "input"})
+        TOKENS.add(usage.output_tokens, {"direction": "output"})
