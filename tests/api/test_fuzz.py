@@ -22,9 +22,9 @@ from schemathesis.checks import (
 
 from tests.servers import Server, wait_for_trace
 
-# The one error a stream may end with that is the client's doing (422 as JSON); any other
+# The errors a stream may end with that are the client's doing (422 as JSON); any other
 # (`internal_error`, `provider_error`, `timeout`, ...) is what a 5xx would have been.
-STREAM_CLIENT_ERRORS = {"unknown_prompt_alias", "no_sources"}  # 4xx as JSON
+STREAM_CLIENT_ERRORS = {"unknown_prompt_alias", "no_sources", "unrevisable"}  # 4xx as JSON
 
 
 def is_stream(response: schemathesis.Response) -> bool:
@@ -48,7 +48,8 @@ def stream_ends_cleanly(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
 ) -> bool | None:
     """A stream answers 200 before the run ends, so a failure arrives as its last event instead:
-    it must end with `done`, or with an `error` that is the client's doing."""
+    it must end with `done`, `interrupt` (a write paused for its outline to be approved), or an
+    `error` that is the client's doing."""
     if not is_stream(response):
         return None
     assert not response.stream_cut_short, "the event stream was cut short"
@@ -59,7 +60,8 @@ def stream_ends_cleanly(
         if block.startswith("id: ")  # not the `: ping` comments between events
     ]
     last = events[-1] if events else {}
-    assert last.get("event") in ("done", "error"), f"the stream ended without done: {last}"
+    ended = last.get("event")
+    assert ended in ("done", "interrupt", "error"), f"the stream ended without done: {last}"
     if last["event"] == "error":
         code = json.loads(last["data"])["code"]
         assert code in STREAM_CLIENT_ERRORS, f"the stream failed with {code}: {last['data']}"
