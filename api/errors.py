@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."
 
 
+class BadParameter(ValueError):
+    """A query parameter that is well-formed but cannot be used; the message says which."""
+
+
 def error_response(
     request: Request,
     status: int,
@@ -87,6 +91,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TraceNotFound)
     async def no_trace(request: Request, exc: TraceNotFound) -> JSONResponse:
         return error_response(request, 404, "trace_not_found", str(exc), exc.trace_id)
+
+    @app.exception_handler(BadParameter)
+    async def bad_parameter(request: Request, exc: BadParameter) -> JSONResponse:
+        return error_response(request, 422, "invalid_request", str(exc))
 
     @app.exception_handler(MlflowException)
     async def tracking_failed(request: Request, exc: MlflowException) -> JSONResponse:

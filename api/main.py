@@ -18,7 +18,7 @@ from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import errors, middleware
 from api.middleware import BodyLimit
-from api.routes import debug, feedback, health, page, runs, sessions, write
+from api.routes import debug, feedback, health, page, runs, sessions, traces, write
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(sessions.router)
     app.include_router(runs.router)
+    app.include_router(traces.router)
     app.include_router(health.router)
     app.include_router(page.router)
     if settings.runtime_stats_enabled:

@@ -4,6 +4,7 @@ writer write "How honeybees pollinate crops"   one article in this process, trac
 writer write "Coral reefs" --session S --user U  the same, kept as a turn of session S
 writer revise S "make it shorter" [--user U]   a later turn: the session's article changed
 writer session S [--user U]                    a session's turns and current article
+writer traces [--user U] [--status ERROR] [--since 1h] [--text T]   this app's traces
 writer serve                                   the API (uvicorn)
 writer up                                      MLflow server + prompts sync + API: `make run`
 writer offline-model --port 8100               the offline model on its own port
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli import evaluation, prompts, serving, sessions, write
+from agent.cli import evaluation, prompts, serving, sessions, traces, write
 from agent.settings import Settings
 
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     runners = {}  # each command's module adds its parser and says what runs it
-    for module in (write, sessions, serving, evaluation, prompts):
+    for module in (write, sessions, traces, serving, evaluation, prompts):
         runners.update(module.add(commands))
     args = parser.parse_args(argv)
     return runners[args.command](args, Settings())

@@ -48,11 +48,11 @@ def make_settings(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
             monkeypatch.delenv(name)
 
     def make(**overrides: object) -> Settings:
+        defaults = {"mlflow_tracking_uri": tracking_uri, "checkpoint_url": "memory"}
         return Settings(
             _env_file=None,
             tracing_enabled=False,
-            mlflow_tracking_uri=tracking_uri,
-            **{"checkpoint_url": "memory", **overrides},  # type: ignore[arg-type]
+            **{**defaults, **overrides},  # type: ignore[arg-type]
         )
 
     return make
