@@ -10,15 +10,21 @@ The thresholds were set on the bundled library: every topic of the golden set sc
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Literal
 
 from agent.sources import Hit, SourceLibrary
-from agent.state import Coverage, Outline, Scored, Source
+from agent.state import Coverage, Outline, Scored, Section, Source
 
 COVERED_FLOOR = 0.33  # the best source must score this: below it, no article
 KEEP_SHARE = 0.5  # a source scoring under half the best one's is off the topic
 SECTION_FLOOR = 0.5  # share of a heading's own words (beyond the topic's) the kept passages hold
 CLOSEST = 3
+MAX_SECTIONS = 6  # Outline's bound
+# What a small model puts where a heading belongs: tags, entities, Markdown's own marks.
+MARKUP = re.compile(r"<[^>]*>|&#?\w+;|[#*_`>|-]+")
+WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def topic_score(library: SourceLibrary, topic: frozenset[str], source_id: str) -> float:
@@ -50,6 +56,28 @@ def _section_supported(
     return sum(library.weight(t) for t in own & passages) / total >= SECTION_FLOOR
 
 
+def says_something(text: str) -> bool:
+    """Words, not only markup: "Introduction" says something; "#", "<pre><code>" do not."""
+    return bool(WORD.search(MARKUP.sub(" ", html.unescape(text))))
+
+
+def sources_sections(library: SourceLibrary, sources: list[Source]) -> list[Section]:
+    """An outline from the kept sources' own sections, those research saw first: the plan to
+    fall back on when none of the planned sections is one the sources can support."""
+    headings: dict[str, str] = {}
+    for src in sources:
+        doc = library.get(src.id)
+        for section in [p.section for p in src.passages] + [
+            p.section for p in (doc.passages if doc else ())
+        ]:
+            if says_something(section) and section.casefold() != src.title.casefold():
+                headings.setdefault(section.casefold(), section)
+    return [
+        Section(heading=h, question=f"What do the sources say about {h[0].lower() + h[1:]}?")
+        for h in list(headings.values())[:MAX_SECTIONS]
+    ]
+
+
 def assess(
     library: SourceLibrary, topic: str, outline: Outline, sources: list[Source]
 ) -> tuple[Coverage, list[Source], Outline]:
@@ -74,12 +102,21 @@ def assess(
     sections = [
         section
         for section in outline.sections
-        if _section_supported(library, terms, section.heading, passages)
+        if says_something(section.heading)
+        and _section_supported(library, terms, section.heading, passages)
     ]
+    # The sources are on the topic but the plan is unusable (a small model's outline of
+    # markup, or of headings no source speaks to): follow the sources' own sections instead.
+    # The planned sections are still listed as dropped, and finalize says what happened.
+    replanned = bool(kept) and not sections
+    if replanned:
+        sections = sources_sections(library, [src for src, _ in kept])
+        if len(sections) < 2:
+            sections = []
     verdict: Literal["covered", "partial", "none"] = "covered"
     if not kept or not sections:
         verdict = "none"
-    elif dropped or len(sections) < len(outline.sections):
+    elif dropped or replanned or len(sections) < len(outline.sections):
         verdict = "partial"
     present = frozenset().union(*(library.text_terms(src.id) for src, _ in kept))
     coverage = Coverage(
@@ -88,6 +125,7 @@ def assess(
         kept=[s for _, s in kept],
         dropped=dropped,
         sections_dropped=[s.heading for s in outline.sections if s not in sections],
+        outline_from_sources=replanned and bool(sections),
         missing_terms=sorted(terms - present),
         closest=closest(library, topic) if verdict == "none" else [],
     )

@@ -55,6 +55,9 @@ class Coverage(BaseModel):
     kept: list[Scored]
     dropped: list[Scored] = Field(description="Found by research, but about something else.")
     sections_dropped: list[str]
+    outline_from_sources: bool = Field(
+        False, description="No planned section was usable: the sources' own sections serve."
+    )
     missing_terms: list[str] = Field(description="Topic words that no kept source has.")
     closest: list[Scored] = Field(description="The library's closest documents (verdict none).")
 

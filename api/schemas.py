@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent import grounding
 from agent.request import (
     ALIAS_PATTERN,
     AUDIENCE_MAX_CHARS,
@@ -108,6 +109,20 @@ class OutlineBody(BaseModel):
         None, pattern=ID_PATTERN, description="The session's owner, as its first turn named."
     )
     prompt_alias: str | None = Field(None, pattern=ALIAS_PATTERN)
+
+    @field_validator("outline")
+    @classmethod
+    def _says_something(cls, outline: Outline | None) -> Outline | None:
+        # An empty or markup-only heading would only be dropped later, unseen by the editor.
+        if outline is not None:
+            texts = [outline.title, *outline.research_questions]
+            texts += [text for s in outline.sections for text in (s.heading, s.question)]
+            if blank := [text for text in texts if not grounding.says_something(text)]:
+                raise ValueError(
+                    "the title, each section's heading and question, and each research "
+                    f"question must say something in words; these do not: {blank}"
+                )
+        return outline
 
     @model_validator(mode="after")
     def _one_answer(self) -> OutlineBody:

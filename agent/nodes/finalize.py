@@ -36,6 +36,12 @@ async def finalize(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     if coverage and coverage.sections_dropped:
         listed = "; ".join(coverage.sections_dropped)
         article.notes.insert(0, f"Left out for lack of sources on them: {listed}.")
+    if coverage and coverage.outline_from_sources:
+        article.notes.insert(
+            0,
+            "None of the planned sections was one the sources could support, so the article "
+            "follows the sources' own sections.",
+        )
     return {"article": article}
 
 

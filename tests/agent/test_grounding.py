@@ -75,6 +75,49 @@ def test_a_section_no_kept_passage_speaks_to_is_dropped() -> None:
     assert coverage.verdict == "partial" and coverage.sections_dropped == ["Blameless postmortems"]
 
 
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("Introduction", True),
+        ("How immunity works", True),
+        ("<header title=", True),  # words, though not good ones: the support test judges them
+        ("#", False),
+        ("##", False),
+        ("<pre><code>", False),
+        ("&#390;", False),
+        ("**", False),
+        ("1.", False),
+    ],
+)
+def test_a_heading_says_something_in_words(text: str, heading: bool) -> None:
+    assert grounding.says_something(text) is heading
+
+
+def test_sections_of_a_covered_topic_come_from_its_sources_when_the_plan_has_none() -> None:
+    topic = "Vaccines and immunity"
+    coverage, kept, planned = grounding.assess(
+        LIBRARY, topic, outline("#", "&#390;"), found_by_search(topic)
+    )
+    assert [s.id for s in kept] == ["vaccines-and-immunity"]
+    assert coverage.verdict == "partial" and coverage.outline_from_sources
+    document = LIBRARY.get("vaccines-and-immunity")
+    assert document is not None
+    seen = [p.section for p in kept[0].passages]
+    headings = [s.heading for s in planned.sections]
+    assert headings[0] == seen[0]  # what research read comes first
+    assert set(headings) <= {p.section for p in document.passages}
+    assert len(headings) == len(set(headings)) <= grounding.MAX_SECTIONS
+
+
+def test_a_plan_with_any_supported_section_is_kept() -> None:
+    topic = "Vaccines and immunity"
+    coverage, _, planned = grounding.assess(
+        LIBRARY, topic, outline("How immunity works", "#"), found_by_search(topic)
+    )
+    assert [s.heading for s in planned.sections] == ["How immunity works"]
+    assert not coverage.outline_from_sources and coverage.sections_dropped == ["#"]
+
+
 def test_every_golden_topic_is_covered_by_its_expected_sources() -> None:
     import yaml
 

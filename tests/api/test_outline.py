@@ -77,6 +77,11 @@ def test_an_edited_outline_is_the_one_written(api: Server) -> None:
     assert answer.status_code == 422 and answer.json()["error"] == "invalid_request"
     assert "outline.sections" in answer.json()["message"]
 
+    blank = {**outline, "sections": [{**kept[0], "heading": " "}, {**kept[1], "question": "#"}]}
+    answer = approve(api, paused(api)["session_id"], outline=blank)
+    assert answer.status_code == 422 and answer.json()["error"] == "invalid_request"
+    assert "must say something in words" in answer.json()["message"]
+
 
 def test_a_stream_ends_with_the_outline_and_the_approval_streams_on(api: Server) -> None:
     response, events = read_stream(

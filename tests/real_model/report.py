@@ -112,6 +112,7 @@ def summarize_trace(trace: Trace) -> dict[str, Any]:
     tools = Counter(s.name for s in spans if s.span_type == "TOOL")
     chats = [s for s in spans if s.span_type == "CHAT_MODEL"]
     root = next((s for s in spans if s.parent_id is None), None)
+    gate = next((s for s in spans if s.name == "coverage" and s.span_type != "TOOL"), None)
     return {
         "state": trace.info.state.value,
         "outcome": (root.attributes.get("error.code") if root else None)
@@ -121,6 +122,23 @@ def summarize_trace(trace: Trace) -> dict[str, Any]:
         "chat_calls": len(chats),
         "chat_seconds": round(sum(_seconds(s) for s in chats), 2),
         "token_usage": trace.info.token_usage,
+        # Why the gate let the article through or not: the sources kept, the sections dropped.
+        "coverage": _coverage(gate) if gate else None,
+    }
+
+
+def _coverage(gate: Span) -> dict[str, Any] | None:
+    outputs, inputs = gate.outputs, gate.inputs
+    found = outputs.get("coverage") if isinstance(outputs, dict) else None
+    if not isinstance(found, dict):
+        return None
+    planned = (inputs.get("outline") if isinstance(inputs, dict) else None) or {}
+    return {
+        "planned": [s.get("heading") for s in planned.get("sections", [])],
+        "verdict": found.get("verdict"),
+        "kept": [s.get("id") for s in found.get("kept", [])],
+        "sections_dropped": found.get("sections_dropped"),
+        "outline": [s.get("heading") for s in (outputs.get("outline") or {}).get("sections", [])],
     }
 
 

@@ -66,6 +66,28 @@ async def test_a_section_no_kept_source_speaks_to_is_dropped_from_the_outline(
     assert update["coverage"].sections_dropped == ["Blameless postmortems"]
 
 
+async def test_a_plan_the_sources_cannot_support_follows_the_sources_own_sections(
+    runtime: Runtime[WriterContext], library: SourceLibrary
+) -> None:
+    # What SmolLM2-135M planned for "Vaccines and immunity" in real runs: markup, and headings
+    # about the prompt rather than the topic. The library does cover the topic.
+    topic = "Vaccines and immunity"
+    document = library.get("vaccines-and-immunity")
+    assert document is not None
+    own = {p.section for p in document.passages}
+    for planned in (["Background passages", "Research questions"], ["#", "<pre><code>", "##"]):
+        state = researched(topic, planned, found_by_search(library, topic))
+
+        update = await run_node(coverage, state, runtime)
+
+        found = update["coverage"]
+        assert found.verdict == "partial" and found.outline_from_sources
+        assert [s.id for s in update["sources"]] == ["vaccines-and-immunity"]
+        headings = [s.heading for s in update["outline"].sections]
+        assert len(headings) >= 2 and set(headings) <= own, headings
+        assert found.sections_dropped == planned  # said, not hidden
+
+
 async def test_a_topic_the_library_lacks_gets_verdict_none_and_no_sources(
     runtime: Runtime[WriterContext], library: SourceLibrary
 ) -> None:

@@ -1,8 +1,11 @@
 import pytest
+from langgraph.runtime import Runtime
 
+from agent.context import WriterContext
 from agent.failures import Unwritable
-from agent.nodes.finalize import assemble
-from agent.state import Source
+from agent.nodes.finalize import assemble, finalize
+from agent.state import ArticleState, Coverage, Source
+from tests.agent.nodes.conftest import outline, run_node
 
 SOURCES = [Source(id=f"s{i}", title=f"Source {i}", passages=[]) for i in range(1, 4)]
 
@@ -51,3 +54,33 @@ def test_a_draft_with_no_usable_citation_is_not_an_article() -> None:
     with pytest.raises(Unwritable) as refused:
         assemble("# T\n\nA claim [7]. Another, uncited.", SOURCES, "T")
     assert refused.value.code == "model_error" and "cited none of the 3" in str(refused.value)
+
+
+async def test_the_notes_say_which_sections_were_left_out_and_whose_sections_serve(
+    runtime: Runtime[WriterContext],
+) -> None:
+    found = Coverage(
+        verdict="partial",
+        score=0.9,
+        kept=[],
+        dropped=[],
+        sections_dropped=["Background passages"],
+        missing_terms=[],
+        closest=[],
+        outline_from_sources=True,
+    )
+    state: ArticleState = {
+        "topic": "T",
+        "outline": outline("Planned", ["How it works", "History"], ["q"]),
+        "sources": SOURCES,
+        "coverage": found,
+        "draft": "# Title\n\n## How it works\n\nA claim [1].",
+    }
+
+    article = (await run_node(finalize, state, runtime))["article"]
+
+    assert article.notes[:2] == [
+        "None of the planned sections was one the sources could support, so the article "
+        "follows the sources' own sections.",
+        "Left out for lack of sources on them: Background passages.",
+    ]
