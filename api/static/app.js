@@ -1,10 +1,11 @@
-// The page of docs/page.md: a form for POST /write, the run as its events arrive, the finished
-// article, a follow-up that changes it (POST /sessions/{id}/revise), and a rating for
+// The page of docs/page.md: a form for POST /write, the run as its events arrive, the outline
+// of a write sent with `review_outline` to approve or edit (POST /sessions/{id}/outline), the
+// finished article, a follow-up that changes it (POST /sessions/{id}/revise), and a rating for
 // POST /feedback.
 //
-// Model and source text reach the page only through textContent and text nodes, never
-// innerHTML: a topic such as `<img src=x onerror=alert(1)>` comes back in titles, tool
-// arguments and error messages, and must stay text there.
+// Model and source text reach the page only through textContent, text nodes and input values,
+// never innerHTML: a topic such as `<img src=x onerror=alert(1)>` comes back in titles, tool
+// arguments, outlines and error messages, and must stay text there.
 
 const $ = (id) => document.getElementById(id);
 const USER_KEY = "article-writer.user_id";
@@ -39,6 +40,9 @@ let run = null; // the run going on, or the last one (see startRun())
 // follow-up goes, and as whom (a session belongs to the user_id of its first turn).
 let session = null;
 let current = null; // {turn, state} of the article on the page: what a follow-up changes
+// The outline on the page, waiting for approval (see showOutline()): {session, turn, user,
+// alias, outline, state, closed}; `closed` once the server says it can no longer be approved.
+let pending = null;
 let rated = null; // the trace the rating form rates
 let defaultAlias = null;
 
@@ -134,11 +138,14 @@ function element(tag, content = [], className = "") {
 
 // --- Writing an article, or changing it --------------------------------------------------
 
-// One run, shown as its events arrive: a new article (`POST /write`), or a follow-up
-// (`POST /sessions/{id}/revise`, see revise()), which streams the same events. A follow-up
+// One run, shown as its events arrive: a new article (`POST /write`), a follow-up
+// (`POST /sessions/{id}/revise`, see revise()), or an outline's approval (`POST
+// /sessions/{id}/outline`, see approveOutline()), which stream the same events. A follow-up
 // passes `changing`, the article on the page: it stays shown until the revised one replaces
-// it, and stays if the follow-up fails.
-async function startRun(path, body, changing = null) {
+// it, and stays if the follow-up fails. An approval passes `approving`, the outline waiting
+// (`pending`): it stays shown, to be corrected, until the server has taken it and the run
+// starts.
+async function startRun(path, body, changing = null, approving = null) {
   run = {
     controller: new AbortController(),
     started: performance.now(),
@@ -146,10 +153,12 @@ async function startRun(path, body, changing = null) {
     traceId: null,
     traceUrl: null,
     user: body.user_id ?? null, // the session's owner, if this run starts one
+    alias: body.prompt_alias ?? null, // and its prompts, for an outline's approval
     changing,
+    approving,
     // The last state summary, to show what each step changed; a follow-up goes on from the
-    // state its article was left in.
-    state: { ...changing?.state },
+    // state its article was left in, an approval from its plan's.
+    state: { ...(changing ?? approving)?.state },
     open: new Map(), // node name -> its timeline entry, while it runs
     calls: [], // tool calls waiting for their result: [{tool, entry}]
     revisions: 0,
@@ -170,7 +179,7 @@ async function startRun(path, body, changing = null) {
     let ended = false;
     for await (const { event, data } of readEvents(response.body)) {
       if (Object.hasOwn(ON_EVENT, event)) ON_EVENT[event](data);
-      ended ||= event === "done" || event === "error";
+      ended ||= event === "done" || event === "error" || event === "interrupt";
     }
     if (!ended) showFailure({ message: "The connection closed before the article was finished." });
   } catch (error) {
@@ -195,6 +204,11 @@ const ON_EVENT = {
     run.traceId = data.trace_id;
     run.traceUrl = linkable(data.trace_url);
     session = { id: data.session_id, turn: data.turn, user: run.user };
+    // The server has taken the outline: this run is its turn, and it cannot be approved again.
+    if (run.approving) {
+      $("outline").hidden = true;
+      pending = null;
+    }
     showTrace($("trace"), data.trace_id, run.traceUrl);
     say(data.trace_id ? `Started: trace ${data.trace_id}.` : "Started (tracing is off).");
   },
@@ -250,9 +264,20 @@ const ON_EVENT = {
   usage(data) {
     $("tokens").textContent = tokenText(data);
   },
+  // A write sent with `review_outline` stops after its plan: the outline waits for approval.
+  interrupt(data) {
+    $("stop").disabled = true;
+    const sections = plural(data.outline.sections.length, "sections");
+    say(`Outline ready (${sections}): approve it, or change it first.`);
+    showOutline(data);
+  },
   done(data) {
     $("stop").disabled = true; // the article is here; only the connection is left to close
-    const what = run.changing ? `Revised article ready (turn ${data.turn})` : "Article ready";
+    const what = run.changing
+      ? `Revised article ready (turn ${data.turn})`
+      : run.approving
+        ? `Article ready (turn ${data.turn})`
+        : "Article ready";
     say(`${what}: ${plural(data.article.word_count, "words")}.`);
     showArticle(data);
   },
@@ -264,19 +289,23 @@ const ON_EVENT = {
 
 function resetRun() {
   $("progress").hidden = false;
-  // A follow-up keeps the article it changes on the page.
-  for (const id of run.changing ? ["error", "live"] : ["error", "live", "result"]) {
-    $(id).hidden = true;
+  // A follow-up keeps the article it changes on the page, an approval the outline it sends.
+  const kept = run.changing ? "result" : run.approving ? "outline" : null;
+  for (const id of ["error", "live", "result", "outline"]) {
+    if (id !== kept) $(id).hidden = true;
   }
-  $("intro").hidden = Boolean(run.changing);
+  if (!run.approving) pending = null; // a new article: an outline waiting is left behind
+  $("intro").hidden = Boolean(kept);
   $("timeline").replaceChildren();
   $("trace").replaceChildren("waiting…");
   $("tokens").textContent = "0";
   for (const name of FIELDS) markField(name, null);
+  clearOutlineMarks();
   startPass("draft");
-  // A follow-up is sent from below the article: bring the run into view. In two columns the
-  // top of the page shows all of it; in one, the progress panel comes first, the text under it.
-  if (run.changing) {
+  // A follow-up is sent from below the article, an approval from below the outline: bring the
+  // run into view. In two columns the top of the page shows all of it; in one, the progress
+  // panel comes first, the text under it.
+  if (kept) {
     const twoColumns = matchMedia("(min-width: 60rem)").matches; // as style.css's .layout
     (twoColumns ? document.body : $("progress")).scrollIntoView({ block: "start" });
   }
@@ -335,6 +364,7 @@ function setRunning(running) {
   run.running = running;
   $("write").disabled = running;
   $("send-follow-up").disabled = running;
+  $("approve").disabled = running || Boolean(pending?.closed);
   $("stop").disabled = !running;
 }
 
@@ -406,8 +436,8 @@ function showArticle(done) {
 }
 
 // FOLLOW-UP HOOK, called when an article is shown. The follow-up form ("make it shorter")
-// comes with it, empty; revise() sends it to the article's session. (Outline approval is not
-// on this page yet; it would hook in here too.)
+// comes with it, empty; revise() sends it to the article's session. (An outline to approve
+// comes before any article: showOutline(), called on the `interrupt` event.)
 function offerFollowUp(done) {
   current = { turn: done.turn, state: run.state };
   const form = $("follow-up");
@@ -429,6 +459,223 @@ function promptsText(prompts) {
   if (prompts.every((p) => p.version == null)) return `${names.join(", ")} (bundled files)`;
   const alias = prompts.find((p) => p.alias)?.alias;
   return alias ? `${names.join(", ")} (alias ${alias})` : names.join(", ");
+}
+
+// --- The outline, for approval ------------------------------------------------------------
+
+// As the server's Outline: 2-6 sections, 1-8 research questions.
+const SECTIONS = { min: 2, max: 6 };
+const QUESTIONS = { min: 1, max: 8 };
+let inputs = 0; // numbers the outline's inputs, for their labels' `for`
+
+// The `interrupt` event's outline, as inputs to edit: the model's text is their value, never
+// markup. The panel's heading takes the focus, so a screen reader says where the run stopped.
+function showOutline(waiting) {
+  const { outline } = waiting;
+  pending = {
+    session: waiting.session_id,
+    turn: waiting.turn,
+    user: run.user,
+    alias: run.alias,
+    outline,
+    state: run.state,
+    closed: false,
+  };
+  $("outline-title").value = outline.title;
+  $("outline-sections").replaceChildren(...outline.sections.map(sectionItem));
+  $("outline-questions").replaceChildren(...outline.research_questions.map(questionItem));
+  numberOutline();
+  clearOutlineMarks();
+  showExpiry(waiting.expires_at);
+  $("approve").disabled = false;
+  $("outline").hidden = false;
+  $("intro").hidden = true;
+  $("outline-heading").focus();
+}
+
+function textInput(name, value) {
+  const input = element("input");
+  input.id = `outline-input-${++inputs}`;
+  input.name = name;
+  input.required = true;
+  input.autocomplete = "off";
+  input.value = value;
+  return input;
+}
+
+function labelFor(input, text, className = "") {
+  const label = element("label", text, className);
+  label.htmlFor = input.id;
+  return label;
+}
+
+function removeButton() {
+  const button = element("button", [], "secondary remove");
+  button.type = "button";
+  return button;
+}
+
+// A section: its heading and question in a group named "Section n", and a button to remove it.
+function sectionItem(section = { heading: "", question: "" }) {
+  const heading = textInput("heading", section.heading);
+  const question = textInput("question", section.question);
+  const fieldset = element("fieldset", [
+    element("legend"),
+    element("div", [labelFor(heading, "Heading"), heading], "field"),
+    element("div", [labelFor(question, "Question"), question], "field"),
+    removeButton(),
+  ]);
+  return element("li", [fieldset]);
+}
+
+// A research question, labelled "Research question n" (the list shows its number).
+function questionItem(text = "") {
+  const input = textInput("research_question", text);
+  return element("li", [labelFor(input, "", "visually-hidden"), input, removeButton()]);
+}
+
+// Numbers the sections and questions as they now stand, and allows removing and adding only
+// within the server's limits.
+function numberOutline() {
+  const sections = [...$("outline-sections").children];
+  sections.forEach((item, i) => {
+    item.querySelector("legend").textContent = `Section ${i + 1}`;
+    const remove = item.querySelector(".remove");
+    remove.replaceChildren("Remove", element("span", ` section ${i + 1}`, "visually-hidden"));
+    remove.disabled = sections.length <= SECTIONS.min;
+  });
+  $("add-section").disabled = sections.length >= SECTIONS.max;
+  const questions = [...$("outline-questions").children];
+  questions.forEach((item, i) => {
+    item.querySelector("label").textContent = `Research question ${i + 1}`;
+    const remove = item.querySelector(".remove");
+    remove.replaceChildren("Remove", element("span", ` question ${i + 1}`, "visually-hidden"));
+    remove.disabled = questions.length <= QUESTIONS.min;
+  });
+  $("add-question").disabled = questions.length >= QUESTIONS.max;
+}
+
+function addItem(list, item) {
+  list.append(item);
+  numberOutline();
+  item.querySelector("input").focus();
+}
+
+// The focus goes to the item that takes the removed one's place, not back to the page's top.
+function removeItem(item) {
+  const next = item.nextElementSibling ?? item.previousElementSibling;
+  item.remove();
+  numberOutline();
+  next?.querySelector("input")?.focus();
+}
+
+// "It waits until 14:05 (your time)": the server's `expires_at` (UTC) in the browser's zone,
+// with the date too when it is not today.
+function showExpiry(expiresAt) {
+  const note = $("outline-expires");
+  const at = new Date(expiresAt);
+  if (Number.isNaN(at.getTime())) {
+    note.replaceChildren();
+    return;
+  }
+  const today = at.toDateString() === new Date().toDateString();
+  const when = today
+    ? at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const time = element("time", when);
+  time.dateTime = expiresAt;
+  note.replaceChildren(
+    "It waits for approval until ",
+    time,
+    " (your local time); after that, the article must be written again.",
+  );
+}
+
+// The outline as it now stands on the page, trimmed, in the shape the server takes.
+function editedOutline() {
+  const text = (input) => input.value.trim();
+  return {
+    title: text($("outline-title")),
+    sections: [...$("outline-sections").children].map((item) => ({
+      heading: text(item.querySelector("[name=heading]")),
+      question: text(item.querySelector("[name=question]")),
+    })),
+    research_questions: [...$("outline-questions").querySelectorAll("input")].map(text),
+  };
+}
+
+function sameOutline(a, b) {
+  const shape = (o) => ({
+    title: o.title,
+    sections: o.sections.map(({ heading, question }) => ({ heading, question })),
+    research_questions: [...o.research_questions],
+  });
+  return JSON.stringify(shape(a)) === JSON.stringify(shape(b));
+}
+
+// Approve: `{"approve": true}` for the outline as the plan made it, else the edited one. It
+// goes as the session's owner, with the prompts its write asked for.
+function approveOutline(form) {
+  // Blank text passes `required`, and the server would take it: it is caught here.
+  for (const input of form.querySelectorAll("input")) {
+    const blank = !input.value.trim();
+    const title = input.name === "title";
+    input.setCustomValidity(
+      !blank ? "" : title ? "Give the article a title." : "Fill this in, or remove it.",
+    );
+  }
+  if (!form.reportValidity()) return;
+  const edited = editedOutline();
+  const body = sameOutline(edited, pending.outline) ? { approve: true } : { outline: edited };
+  if (pending.user) body.user_id = pending.user;
+  if (pending.alias) body.prompt_alias = pending.alias;
+  startRun(`/sessions/${encodeURIComponent(pending.session)}/outline`, body, null, pending);
+}
+
+// A 422 on the outline names its fields by path: `outline.title`, `outline.sections`,
+// `outline.sections.2.heading`, `outline.research_questions.0`. Its message goes under the
+// title or the list, the input it names is marked; returns what to focus, or null.
+const OUTLINE_LISTS = {
+  sections: { list: "outline-sections", noun: "Section" },
+  research_questions: { list: "outline-questions", noun: "Question" },
+};
+
+function markOutline(field, message) {
+  const [root, group, index, key] = field.split(".");
+  if (root !== "outline" || $("outline").hidden) return null;
+  if (group === "title") {
+    const title = $("outline-title");
+    title.setAttribute("aria-invalid", "");
+    showNote($("outline-title-error"), message);
+    return title;
+  }
+  if (!Object.hasOwn(OUTLINE_LISTS, group)) return null;
+  const { list, noun } = OUTLINE_LISTS[group];
+  let input = null;
+  let where = "";
+  if (index !== undefined) {
+    const item = $(list).children[Number(index)];
+    input = item?.querySelector(key ? `[name=${key}]` : "input") ?? null;
+    input?.setAttribute("aria-invalid", "");
+    where = `${noun} ${Number(index) + 1}${key ? ` ${key}` : ""}: `;
+  }
+  showNote($(`${list}-error`), where + message);
+  return input ?? $(list).querySelector("input");
+}
+
+function showNote(note, text) {
+  note.textContent = note.textContent ? `${note.textContent} ${text}` : text;
+  note.hidden = false;
+}
+
+function clearOutlineMarks() {
+  for (const input of $("outline").querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+  }
+  for (const id of ["outline-title-error", "outline-sections-error", "outline-questions-error"]) {
+    $(id).hidden = true;
+    $(id).textContent = "";
+  }
 }
 
 // --- Failures -----------------------------------------------------------------------------
@@ -454,6 +701,23 @@ const HEADLINES = {
 const FOLLOW_UP_HEADLINES = {
   no_sources: "No sources for that section.",
 };
+// And an approval's; the server's message for these speaks of the API, the page's of itself.
+const OUTLINE_HEADLINES = {
+  invalid_request: "Check the outline.",
+  outline_expired: "This outline has expired.",
+  no_outline: "This outline can no longer be approved.",
+  unknown_session: "The session of this outline is gone.",
+};
+const OUTLINE_MESSAGES = {
+  outline_expired:
+    "The server keeps an outline for approval only so long. Write the article again with " +
+    "the form: it still holds your topic.",
+  no_outline:
+    "It was approved already, or its session went on without it. Write the article again " +
+    "with the form.",
+};
+// After these, approving the outline again cannot work.
+const OUTLINE_GONE = new Set(["outline_expired", "no_outline", "unknown_session"]);
 
 // Failures come as `error` events ({code, ...}) or as JSON answers ({error, ...}).
 async function errorOf(response) {
@@ -467,14 +731,29 @@ async function errorOf(response) {
 
 function showFailure(failure, response = null) {
   const changing = run?.changing;
+  const approving = run?.approving;
   const headline =
     (changing && FOLLOW_UP_HEADLINES[failure.code]) ??
+    (approving && OUTLINE_HEADLINES[failure.code]) ??
     HEADLINES[failure.code] ??
     (changing ? "The article could not be changed." : "The article could not be written.");
-  const parts = [element("p", [element("strong", headline), " ", failure.message ?? ""])];
+  const message = (approving && OUTLINE_MESSAGES[failure.code]) ?? failure.message ?? "";
+  const parts = [element("p", [element("strong", headline), " ", message])];
   // A follow-up that fails changes nothing: the session goes on from the article shown.
   if (changing) {
     parts.push(element("p", `The article below is unchanged: turn ${changing.turn}.`));
+  }
+  // An approval refused before its run started leaves the outline waiting, to be corrected;
+  // unless the server no longer has it.
+  if (approving && !$("outline").hidden) {
+    approving.closed ||= OUTLINE_GONE.has(failure.code);
+    const kept = approving.closed
+      ? "The outline stays below for reference; it can no longer be approved."
+      : "The outline below is kept: correct it and approve it again.";
+    parts.push(element("p", kept));
+    if (approving.closed) {
+      $("outline-expires").textContent = "It can no longer be approved: write the article again.";
+    }
   }
   const retry = response?.headers.get("Retry-After");
   if (retry) parts.push(element("p", `Try again in ${retry} seconds.`));
@@ -496,9 +775,18 @@ function showFailure(failure, response = null) {
   $("intro").hidden = true;
   say(headline);
   if (run) closeTimeline();
-  const fields = (failure.fields ?? []).filter((problem) => FIELDS.includes(problem.field));
-  for (const problem of fields) markField(problem.field, problem.message);
-  if (fields.length) $(fields[0].field).focus();
+  // A refused field is marked where it is: on the article form, or on the outline.
+  const marked = [];
+  for (const { field, message: said } of failure.fields ?? []) {
+    if (FIELDS.includes(field)) {
+      markField(field, said);
+      marked.push($(field));
+    } else {
+      const input = markOutline(field, said);
+      if (input) marked.push(input);
+    }
+  }
+  marked[0]?.focus();
 }
 
 // The steps and tool calls still running when the run failed or was stopped.
@@ -590,6 +878,7 @@ function formBody(form) {
   }
   const words = form.elements.target_words.value;
   if (words) body.target_words = Number(words);
+  if (form.elements.review_outline.checked) body.review_outline = true;
   // The default alias is not named, so a registry without it still serves the bundled prompts.
   const alias = form.elements.prompt_alias.value;
   if (alias && alias !== defaultAlias) body.prompt_alias = alias;
@@ -622,6 +911,20 @@ $("follow-up").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!run?.running) revise(event.target.elements.instruction.value.trim());
 });
+$("outline").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!run?.running && pending && !pending.closed) approveOutline(event.target);
+});
+// A blank field's note (approveOutline()) goes as soon as it is typed in.
+$("outline").addEventListener("input", (event) => event.target.setCustomValidity?.(""));
+$("add-section").addEventListener("click", () => addItem($("outline-sections"), sectionItem()));
+$("add-question").addEventListener("click", () => addItem($("outline-questions"), questionItem()));
+for (const list of ["outline-sections", "outline-questions"]) {
+  $(list).addEventListener("click", (event) => {
+    const remove = event.target.closest(".remove");
+    if (remove && !remove.disabled) removeItem(remove.closest(`#${list} > li`));
+  });
+}
 $("stop").addEventListener("click", () => run?.controller.abort());
 $("rating").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -507,6 +507,259 @@ def test_a_follow_up_the_app_cannot_make_leaves_the_article_as_it_was(
     seen.shot("3-refused")
 
 
+# --- outline approval ---------------------------------------------------------------------
+
+
+def events_of(stream: str) -> list[tuple[str, dict[str, Any]]]:
+    """A finished event stream's events, as (name, data)."""
+    found = []
+    for block in re.split(r"\r?\n\r?\n", stream):
+        lines = [line for line in block.splitlines() if not line.startswith(":")]
+        name = next((line[6:].strip() for line in lines if line.startswith("event:")), "message")
+        data = [line[5:].strip() for line in lines if line.startswith("data:")]
+        if data:
+            found.append((name, json.loads("\n".join(data))))
+    return found
+
+
+def write_for_approval(page: Page, topic: str, words: int = 300) -> dict[str, Any]:
+    """Writes with "Let me approve the outline first" ticked; the stream's `interrupt` data."""
+    page.get_by_label("Let me approve the outline first").check()
+    # The test reads the stream on its way to the page: Chromium does not keep the body of a
+    # response the page consumed as a stream (Response.text() fails under load). The page gets
+    # the same bytes, at once; the first test here watches a stream arrive as it is written.
+    seen: list[str] = []
+
+    def through(route: Route) -> None:
+        answer = route.fetch(timeout=120_000)
+        seen.append(answer.text())
+        route.fulfill(response=answer)
+
+    page.route("**/write", through)
+    try:
+        start_writing(page, topic, words)
+        expect(page.get_by_role("form", name="Approve the outline")).to_be_visible(timeout=120_000)
+    finally:
+        page.unroute("**/write", through)
+    events = events_of(seen[0])
+    assert events[-1][0] == "interrupt", [name for name, _ in events]
+    return events[-1][1]
+
+
+def test_an_edited_outline_is_approved_and_written_in_turn_2(
+    open_page: Callable[..., Seen], page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page()
+    page = seen.page
+    page.goto(page_api.url)
+    page.get_by_label("Your name (user id)").fill("page-outliner")
+    waiting = write_for_approval(page, "How honeybees pollinate crops")
+    outline, session_id = waiting["outline"], waiting["session_id"]
+
+    # The run stops after its plan: the outline, to edit, and no article.
+    form = page.get_by_role("form", name="Approve the outline")
+    expect(form).to_be_visible()
+    expect(page.get_by_role("heading", name="Approve the outline")).to_be_focused()
+    expect(page.locator("#status")).to_contain_text("Outline ready")
+    expect(form.get_by_label("Title")).to_have_value(outline["title"])
+    sections = form.locator("#outline-sections > li")
+    expect(sections).to_have_count(len(outline["sections"]))
+    for n, section in enumerate(outline["sections"], 1):
+        group = form.get_by_role("group", name=f"Section {n}", exact=True)
+        expect(group.get_by_label("Heading")).to_have_value(section["heading"])
+        expect(group.get_by_label("Question")).to_have_value(section["question"])
+    for n, question in enumerate(outline["research_questions"], 1):
+        expect(form.get_by_label(f"Research question {n}", exact=True)).to_have_value(question)
+    expect(form.locator("time")).to_have_attribute("datetime", waiting["expires_at"])
+    assert steps_of(page) == ["plan"]
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#live")).to_be_hidden()
+    paused_trace, _ = trace_link_of(page, "#progress")
+    assert paused_trace == waiting["trace_id"] and waiting["turn"] == 1
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    seen.shot("1-outline")
+    page.set_viewport_size(PHONE)
+    seen.shot("2-outline-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # A new title, and the last section removed. (The coverage gate may drop more of them, for
+    # want of sources: the article's sections are some of those kept.)
+    count = len(outline["sections"])
+    assert count >= 3, outline
+    title = "Honeybees, and the crops that need them"
+    form.get_by_label("Title").fill(title)
+    form.get_by_role("button", name=f"Remove section {count}").click()
+    expect(sections).to_have_count(count - 1)
+    kept, removed = outline["sections"][:-1], outline["sections"][-1]["heading"]
+    seen.shot("3-edited")
+    with page.expect_request("**/sessions/*/outline") as sent:
+        form.get_by_role("button", name="Approve", exact=True).click()
+    edited = {**outline, "title": title, "sections": kept}
+    assert sent.value.post_data_json == {"outline": edited, "user_id": "page-outliner"}
+
+    # The approval runs as a write does, from research on, in the next turn.
+    turn = page.locator("#turn")
+    expect(turn).to_have_text(f"Turn 2 of session {session_id}", timeout=WAIT_MS)
+    expect(form).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("Article ready (turn 2)")
+    article = page.locator("#article")
+    expect(article.get_by_role("heading", level=2)).to_have_text(title)
+    headings = article.locator("h3").all_inner_texts()
+    assert headings and set(headings) <= {s["heading"] for s in kept}, headings
+    assert removed not in headings
+    steps = steps_of(page)
+    assert steps[0] == "research" and steps[-1] == "finalize" and "plan" not in steps, steps
+    expect(page.locator("#timeline .running")).to_have_count(0)
+    trace_id, _ = trace_link_of(page, "#progress")
+    assert trace_id != paused_trace and about_of(page)["Trace"] == trace_id
+    expect(page.get_by_role("form", name="Change this article")).to_be_visible()
+    expect(page.get_by_role("form", name="Rate this article")).to_be_visible()
+    seen.shot("4-approved")
+
+    # In MLflow, turn 2 is the session's second trace, and names the paused one.
+    stored = wait_for_trace(mlflow_url, trace_id)
+    found = mlflow.MlflowClient(mlflow_url).search_traces(
+        locations=[stored.info.experiment_id],
+        filter_string=f"metadata.`mlflow.trace.session` = '{session_id}'",
+        order_by=["timestamp_ms ASC"],
+    )
+    assert [t.info.trace_id for t in found] == [paused_trace, trace_id]
+    second = found[1].info
+    assert second.state.value == "OK"
+    assert second.trace_metadata["session.continues"] == paused_trace
+    assert second.trace_metadata["session.turn"] == "2"
+
+
+def test_an_outline_the_server_refuses_stays_to_be_corrected(
+    open_page: Callable[..., Seen], page_api: Server
+) -> None:
+    seen = open_page(PHONE)
+    page = seen.page
+    page.goto(page_api.url)
+    write_for_approval(page, "Wind power", words=150)
+    form = page.get_by_role("form", name="Approve the outline")
+    sections = form.locator("#outline-sections > li")
+    removes = form.get_by_role("button", name=re.compile(r"^Remove section \d$"))
+    while (count := sections.count()) > 2:
+        form.get_by_role("button", name=f"Remove section {count}").click()
+        expect(sections).to_have_count(count - 1)
+    # Two sections are the least: they cannot be removed, one can be added.
+    for n in range(2):
+        expect(removes.nth(n)).to_be_disabled()
+    expect(form.get_by_role("button", name="Add section")).to_be_enabled()
+
+    # Past the page's own limit, to what the API says.
+    last = form.get_by_role("button", name="Remove section 2")
+    last.evaluate("button => { button.disabled = false; }")
+    last.click()
+    expect(sections).to_have_count(1)
+    form.get_by_role("button", name="Approve", exact=True).click()
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("Check the outline.")
+    expect(error).to_contain_text("outline.sections: List should have at least 2 items")
+    expect(error).to_contain_text("The outline below is kept: correct it and approve it again.")
+    note = form.locator("#outline-sections-error")
+    expect(note).to_contain_text("at least 2 items")
+    first = form.get_by_role("group", name="Section 1", exact=True).get_by_label("Heading")
+    expect(first).to_be_focused()
+    expect(form).to_be_visible()
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#trace")).to_have_text("waiting…")  # refused before any run
+    seen.shot("1-refused-phone")
+
+    # Corrected: a section added; left blank, the page itself asks for it.
+    form.get_by_role("button", name="Add section").click()
+    added = form.get_by_role("group", name="Section 2", exact=True)
+    expect(added.get_by_label("Heading")).to_be_focused()
+    form.get_by_role("button", name="Approve", exact=True).click()
+    expect(added.get_by_label("Heading")).to_have_js_property(
+        "validationMessage", "Fill this in, or remove it."
+    )
+    expect(error).to_contain_text("Check the outline.")  # nothing was sent
+    added.get_by_label("Heading").fill("Wind farms at sea")
+    added.get_by_label("Question").fill("Why build wind farms offshore?")
+    form.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator("#turn")).to_have_text(
+        re.compile(r"^Turn 2 of session s-"), timeout=WAIT_MS
+    )
+    expect(error).to_be_hidden()
+    expect(form).to_be_hidden()
+    expect(note).to_be_hidden()
+    seen.shot("2-corrected-phone")
+
+
+MARKUP_OUTLINE = {
+    "title": XSS,
+    "sections": [
+        {"heading": "<script>alert(2)</script>", "question": '"><svg onload=alert(3)>'},
+        {"heading": "Plain heading", "question": "<b onmouseover=alert(4)>bold</b>?"},
+    ],
+    "research_questions": ["<iframe src=x>"],
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "headline"),
+    [
+        (410, "outline_expired", "This outline has expired."),
+        (409, "no_outline", "This outline can no longer be approved."),
+    ],
+)
+def test_an_outline_the_server_no_longer_has_says_to_write_again(
+    open_page: Callable[..., Seen], page_api: Server, status: int, code: str, headline: str
+) -> None:
+    """Answered by Playwright in place of the server: a plan full of markup, then the API's
+    own refusal of its approval."""
+    waiting = {
+        **STARTED,
+        "status": "awaiting_outline",
+        "outline": MARKUP_OUTLINE,
+        "expires_at": "2030-01-02T12:00:00+00:00",
+    }
+    plan_events = [("node", {"node": "plan", "status": s}) for s in ("start", "end")]
+    paused = sse(("trace", STARTED), *plan_events, ("interrupt", waiting))
+    sent: list[Any] = []
+
+    def refuse(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        body = {"error": code, "message": WriteFailed.MESSAGES[code], "request_id": "r-2"}
+        route.fulfill(status=status, json={**body, "trace_id": None})
+
+    seen = open_page()
+    page = seen.page
+    page.route(
+        "**/write", lambda route: route.fulfill(body=paused, content_type="text/event-stream")
+    )
+    page.route("**/sessions/s-1/outline", refuse)
+    page.goto(page_api.url)
+    page.get_by_label("Let me approve the outline first").check()
+    start_writing(page, "Honeybees")
+    form = page.get_by_role("form", name="Approve the outline")
+    expect(form.get_by_label("Title")).to_have_value(XSS)
+    first = form.get_by_role("group", name="Section 1", exact=True)
+    expect(first.get_by_label("Heading")).to_have_value("<script>alert(2)</script>")
+    expect(first.get_by_label("Question")).to_have_value('"><svg onload=alert(3)>')
+    expect(form.get_by_label("Research question 1")).to_have_value("<iframe src=x>")
+    made = page.locator("main").locator("img, script, svg, b, iframe, [onerror], [onload]")
+    expect(made).to_have_count(0)
+    expect(form.locator("time")).to_contain_text("2030")  # not today: with its date
+
+    form.get_by_role("button", name="Approve", exact=True).click()  # as it is
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text(headline)
+    expect(error).to_contain_text("Write the article again with the form")
+    expect(error).to_contain_text("it can no longer be approved")
+    assert sent == [{"approve": True}]
+    expect(form).to_be_visible()
+    expect(form.get_by_label("Title")).to_have_value(XSS)
+    expect(form.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
+    expect(form.locator("#outline-expires")).to_have_text(
+        "It can no longer be approved: write the article again."
+    )
+    expect(page.get_by_role("button", name="Write article")).to_be_enabled()
+    seen.shot(f"1-{code}")
+
+
 # --- failures -----------------------------------------------------------------------------
 
 
