@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import openai
 
+from agent import keys
+
 # code -> (HTTP status, whether the same request may succeed if retried)
 CODES: dict[str, tuple[int, bool]] = {
     "no_sources": (422, False),  # the library: nothing on the topic
@@ -52,15 +54,16 @@ class WriteFailed(Exception):
         "busy": "The server is writing as many articles as it allows at once. Try again in a "
         "few seconds.",
         "unknown_session": "There is no session with that id for this user. Sessions belong to "
-        "the user_id of their first turn: name the same user_id, or leave session_id out to "
-        "start a new session.",
+        "the user_id of their first turn (on a server with API keys, to the key that started "
+        "them): name the same user_id, or leave session_id out to start a new session.",
         "session_busy": "A turn of this session is still running. Wait for it to finish, then "
         "try again.",
         "no_article": "This session has no article to revise: its write did not produce one "
         "(or its outline awaits approval). Write one first with POST /write and this "
         "session_id.",
         "unknown_run": "There is no run with that id for this user. Runs belong to the "
-        "user_id of the request that started them: name the same user_id.",
+        "user_id of the request that started them (on a server with API keys, to its key): "
+        "name the same user_id.",
         "no_outline": "No outline of this session awaits approval: only the last turn of a "
         "write sent with review_outline can be approved.",
         "outline_expired": "The outline waited for approval longer than the server keeps it. "
@@ -75,7 +78,9 @@ class WriteFailed(Exception):
         message: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message or self.MESSAGES[code])
+        # A message may quote the request (the topic); a key pasted into it stays out of the
+        # answer, the stream's `error` event and a background run's outcome alike.
+        super().__init__(keys.SECRET_SHAPES.sub("[REDACTED]", message or self.MESSAGES[code]))
         self.code = code
         self.trace_id = trace_id
         self.details = details or {}

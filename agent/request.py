@@ -35,8 +35,25 @@ PATTERN_RULES = {
 }
 
 
+def owner_of(key_name: str | None, user_id: str | None) -> str | None:
+    """Whose sessions and runs a call may see: the API key that sent it, when the API has keys,
+    else the `user_id` it names (None: a session no later call can name)."""
+    return key_name if key_name is not None else user_id
+
+
+class Owned:
+    """A turn, whose session belongs to `owner_of` its key and user."""
+
+    user_id: str | None
+    key_name: str | None
+
+    @property
+    def owner(self) -> str | None:
+        return owner_of(self.key_name, self.user_id)
+
+
 @dataclass(frozen=True)
-class WriteRequest:
+class WriteRequest(Owned):
     topic: str
     audience: str = "general readers"
     tone: str = "clear and neutral"
@@ -45,22 +62,24 @@ class WriteRequest:
     session_id: str | None = None
     prompt_alias: str | None = None  # None: the PROMPT_ALIAS setting
     review_outline: bool = False  # pause after the plan for a person to approve or edit it
+    key_name: str | None = None  # the API key's name, when the API has keys
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
-class OutlineRequest:
+class OutlineRequest(Owned):
     """The answer to an outline paused for approval: approved as it is, or an edited one."""
 
     session_id: str
     outline: Outline | None = None  # None: approved as it was
     user_id: str | None = None
     prompt_alias: str | None = None
+    key_name: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
-class ReviseRequest:
+class ReviseRequest(Owned):
     """A later turn of a session: a change to the article it has, in the reader's words."""
 
     session_id: str
@@ -68,6 +87,7 @@ class ReviseRequest:
     user_id: str | None = None
     target_words: int | None = None  # a length named beside the instruction
     prompt_alias: str | None = None
+    key_name: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 

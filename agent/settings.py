@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent import keys
 from agent.request import ALIAS_PATTERN
 
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
@@ -202,7 +203,27 @@ class Settings(BaseSettings):
 
     # --- API and `writer up` --------------------------------------------------------------
     api_host: str = "127.0.0.1"
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Named API keys as `name:<sha256>` entries, comma-separated (`writer keys "
+        "new NAME` makes one); set (or API_KEYS_FILE set): every route but /health, /ready and "
+        "the page's files needs `Authorization: Bearer <key>`. Unset: the API is open.",
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="A file of the same entries, one a line (# comments); read again when it "
+        "changes, so a key removed from it is revoked without a restart.",
+    )
     api_port: int = Field(8000, ge=1, le=65535)
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="The server's log lines: text, or JSON objects (time, level, logger, "
+        "message, request_id, trace_id, user, and an access line's method, path, status, "
+        "duration_ms) for a log collector.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="The least severe log lines written."
+    )
     runtime_stats_enabled: bool = Field(False, description="Serve GET /debug/runtime.")
     sse_ping_seconds: float = Field(15, gt=0, description="Heartbeat comment on idle streams.")
     shutdown_grace_seconds: int = Field(
@@ -225,6 +246,13 @@ class Settings(BaseSettings):
             f"CHECKPOINT_URL={value!r}: use sqlite:///<path> (e.g. sqlite:///.data/sessions.db), "
             "postgresql://user@host:5432/db, or memory"
         )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_readable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            keys.parse(value.get_secret_value(), "API_KEYS")  # its message names the entry
+        return value
 
     @field_validator("llm_model")
     @classmethod

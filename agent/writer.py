@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from mlflow.entities import SpanType
 from mlflow.entities.span import NoOpSpan
 
-from agent import events, metrics, tracing, usage
+from agent import events, logs, metrics, tracing, usage
 from agent.context import Bounds, Limits, WriterContext
 from agent.events import Event, EventHook
 from agent.failures import Unwritable, WriteFailed, classify
@@ -137,6 +137,8 @@ class ArticleWriter:
         tokens: bool,
     ) -> WriteResult:
         """One turn of a session, claimed while it runs and recorded when it ends."""
+        if request.user_id:
+            logs.USER.set(request.user_id)  # the user of this turn's log lines
         if self._slots.locked():
             raise WriteFailed("busy", None)
         if not self._window_asked:  # once: what the provider says of its context window
@@ -148,7 +150,7 @@ class ArticleWriter:
         assert request.session_id
         try:
             async with (
-                self.sessions.turn(request.session_id, request.user_id, kind, instruction) as turn,
+                self.sessions.turn(request.session_id, request.owner, kind, instruction) as turn,
                 self._slots,
             ):
                 # The root graph's namespace, "", named: a state update from a given checkpoint

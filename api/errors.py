@@ -17,6 +17,7 @@ from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompts import UnknownPromptAlias
 from agent.request import PATTERN_RULES
+from api.auth import Unauthorized
 from api.middleware import current_request_id
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,13 @@ def install(app: FastAPI) -> None:
         problems = [{"field": f, "message": "; or ".join(m)} for f, m in by_field.items()]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return error_response(request, 422, "invalid_request", summary, fields=problems)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        # RFC 6750: a 401 names the scheme it wants.
+        return error_response(
+            request, 401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(UnknownPromptAlias)
     async def unknown_alias(request: Request, exc: UnknownPromptAlias) -> JSONResponse:

@@ -8,28 +8,45 @@ import logging
 from collections.abc import AsyncIterator
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from agent import metrics, tracing
+from agent import logs, metrics, tracing
+from agent.keys import KeyRing
 from agent.runs import BackgroundRuns
 from agent.sessions import open_persistence
 from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
-from api import errors, middleware
-from api.middleware import BodyLimit
-from api.routes import debug, feedback, health, page, runs, sessions, traces, write
+from api import auth, errors, middleware
+from api.middleware import AccessLog, BodyLimit
+from api.routes import debug, feedback, health, page, prompts, runs, sessions, traces, write
+from api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
+UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "`unauthorized`: no API key, or one not accepted."}
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.configure(settings.log_format, settings.log_level, settings.secrets())
+    # Read now, so that a missing or malformed key file stops the start with its reason.
+    keys = KeyRing(
+        settings.api_keys.get_secret_value() if settings.api_keys else None,
+        settings.api_keys_file,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing.configure(settings)
         app.state.settings = settings
+        if not keys.enabled and not auth.loopback(settings.api_host):
+            log.warning(
+                "API_KEYS is not set and the API listens on %s: whoever reaches it may write "
+                "articles and read every trace. Make keys with `writer keys new <name>`.",
+                settings.api_host,
+            )
         # Sessions' checkpoints and records: open for the app's life, closed after the last
         # request has drained.
         async with open_persistence(
@@ -69,18 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A LangGraph agent that writes sourced articles, traced end to end in MLflow.",
         lifespan=lifespan,
     )
+    app.state.keys = keys
     errors.install(app)
-    app.include_router(write.router)
-    app.include_router(feedback.router)
-    app.include_router(sessions.router)
-    app.include_router(runs.router)
-    app.include_router(traces.router)
+    # With API keys, every route but these two and the page's files needs one.
     app.include_router(health.router)
     app.include_router(page.router)
-    if settings.runtime_stats_enabled:
-        app.include_router(debug.router)
-    # Outermost last: the request id exists before the body limit may answer 413.
+    keyed = [write, feedback, sessions, runs, traces, prompts]
+    for routes in keyed + ([debug] if settings.runtime_stats_enabled else []):
+        app.include_router(
+            routes.router, dependencies=[Depends(auth.caller)], responses=UNAUTHORIZED
+        )
+    # Outermost last: the request id exists before the body limit may answer 413, and the
+    # access log, between them, has the id and sees the 413s.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name=middleware.HEADER,

@@ -1,16 +1,19 @@
-"""ASGI middleware: a request id on every exchange, and a cap on request body size.
+"""ASGI middleware: a request id on every exchange, a line in the log for each, and a cap on
+request body size.
 
 The request id is asgi-correlation-id's `CorrelationIdMiddleware`, which api/main.py adds with
 the rules below: it keeps a client's `X-Request-Id` when `well_formed`, makes one otherwise,
 echoes it on the response, and sets it in a context variable that `current_request_id()` reads.
-It and `BodyLimit` are plain ASGI (not BaseHTTPMiddleware), so neither buffers a streamed
-response.
+It, `AccessLog` and `BodyLimit` are plain ASGI (not BaseHTTPMiddleware), so none buffers a
+streamed response.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 import uuid
 
 from asgi_correlation_id import correlation_id
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent.request import ID_PATTERN
 
 HEADER = "X-Request-Id"
+access = logging.getLogger("api.access")
 REQUEST_ID = re.compile(ID_PATTERN)
 
 
@@ -36,6 +40,55 @@ def current_request_id() -> str | None:
     context variable before anything inside it runs, and code outside it (the 500 handler)
     still sees it, as it runs in the same task after the request."""
     return correlation_id.get()
+
+
+class AccessLog:
+    """One log line per exchange, once it has ended: method, path (never the query, which can
+    hold a user's text), status, duration, the client, and the trace id the answer named.
+
+    Inside the request id's middleware, so the line has that id; `agent.logs` turns uvicorn's
+    own access log off for this one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: int | None = None
+        trace_id: str | None = None
+
+        async def sending(message: Message) -> None:
+            nonlocal status, trace_id
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                named = dict(message.get("headers", [])).get(b"x-trace-id")
+                trace_id = named.decode() if named else None
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            took = round((time.perf_counter() - started) * 1000)
+            client = scope.get("client")
+            access.info(
+                "%s %s %s %d ms",
+                scope["method"],
+                scope["path"],
+                status if status is not None else "-",  # none: the client left first
+                took,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": took,
+                    "client": client[0] if client else None,
+                    "trace_id": trace_id,
+                },
+            )
 
 
 class BodyLimit:

@@ -6,6 +6,7 @@ writer revise S "make it shorter" [--user U]   a later turn: the session's artic
 writer session S [--user U]                    a session's turns and current article
 writer traces [--user U] [--status ERROR] [--since 1h] [--text T]   this app's traces
 writer serve                                   the API (uvicorn)
+writer keys new NAME                           an API key for NAME, and its API_KEYS entry
 writer up                                      MLflow server + prompts sync + API: `make run`
 writer offline-model --port 8100               the offline model on its own port
 writer prompts sync [--alias A] [--dry-run]    register changed prompt files, move the alias
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli import evaluation, prompts, serving, sessions, traces, write
+from agent.cli import evaluation, keys, prompts, serving, sessions, traces, write
 from agent.settings import Settings
 
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     runners = {}  # each command's module adds its parser and says what runs it
-    for module in (write, sessions, traces, serving, evaluation, prompts):
+    for module in (write, sessions, traces, serving, keys, evaluation, prompts):
         runners.update(module.add(commands))
     args = parser.parse_args(argv)
     return runners[args.command](args, Settings())

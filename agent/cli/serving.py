@@ -47,6 +47,7 @@ def _serve(settings: Settings) -> None:
         # On SIGTERM, requests in flight get this long to finish before they are cancelled
         # (their traces then say so); queued traces are written after either way.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        log_config=None,  # the app's own (agent.logs: LOG_FORMAT), uvicorn's lines included
     )
 
 

@@ -10,9 +10,8 @@ from typing import Any
 
 from mlflow.entities import LiveSpan, SpanStatus, SpanType
 
-from agent import citations, internals
+from agent import citations, internals, keys
 
-SECRET_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
 # Shorter values are never masked: replacing every "x" of a one-letter key would garble every
 # span, and a key that short protects nothing (local servers take any key).
 
@@ -21,14 +20,22 @@ MIN_SECRET_CHARS = 8
 TOKEN_EVENT = "new_token"  # what mlflow.langchain's tracer names a streamed chunk
 
 
-def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
-    """A span processor that masks secrets before a span leaves the process."""
+def masker(secrets: list[str]) -> Callable[[str], str]:
+    """Blanks the secrets in a text, and anything shaped like a key (`agent.keys`): for spans
+    here, and for log lines (`agent.logs`)."""
     secrets = [secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS]
 
     def mask(text: str) -> str:
         for secret in secrets:
             text = text.replace(secret, "[REDACTED]")
-        return SECRET_PATTERN.sub("[REDACTED]", text)
+        return keys.SECRET_SHAPES.sub("[REDACTED]", text)
+
+    return mask
+
+
+def redactor(secrets: list[str]) -> Callable[[LiveSpan], None]:
+    """A span processor that masks secrets before a span leaves the process."""
+    mask = masker(secrets)
 
     def process(span: LiveSpan) -> None:
         # MLflow holds every attribute as a JSON string. Searching those strings in place costs

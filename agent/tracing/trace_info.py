@@ -10,8 +10,10 @@ import mlflow
 from mlflow.entities.span import NoOpSpan
 
 from agent.request import DEFAULTS, OutlineRequest, ReviseRequest, WriteRequest
+from agent.tracing.processors import masker
 
 Asked = WriteRequest | ReviseRequest | OutlineRequest
+MASK = masker([])  # key shapes: a key pasted into a topic or an instruction
 
 
 def root_inputs(request: Asked) -> dict[str, Any]:
@@ -70,10 +72,11 @@ def record_outcome(root: Any, request: Asked, outcome: str, preview: str | None 
     if outcome != "article":
         root.set_attribute("error.code", outcome)
     if not isinstance(root, NoOpSpan):
+        # Trace info is no span: the span masker never sees these, so they are masked here.
         mlflow.update_current_trace(
             tags={"outcome": outcome},
-            request_preview=request_preview(request),
-            response_preview=preview or f"error: {outcome}",
+            request_preview=MASK(request_preview(request)),
+            response_preview=MASK(preview or f"error: {outcome}"),
         )
 
 

@@ -1,5 +1,6 @@
-"""GET /: the web page to write, watch, read and rate an article; its files under /static; and
-GET /prompts/aliases, the aliases its form offers (docs/page.md)."""
+"""GET /: the web page to write, watch, read and rate an article, and its files under /static
+(docs/page.md). Open even when the API has keys: a browser cannot send a key to load a page,
+and these files hold no data; the page sends its key on every call it makes."""
 
 from __future__ import annotations
 
@@ -8,12 +9,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.types import Scope
-
-from agent.prompts.aliases import request_aliases
-from api.deps import SettingsDep, WriterDep
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The page runs its own script and styles only, and talks to this server only. Model text is
@@ -38,21 +35,8 @@ router = APIRouter()
 router.mount("/static", PageFiles(directory=STATIC), name="static")
 
 
-class PromptAliases(BaseModel):
-    default: str = Field(description="The PROMPT_ALIAS setting: what a request naming none uses.")
-    aliases: list[str] = Field(description="Aliases every prompt has, the default first.")
-
-
 @router.get("/", include_in_schema=False)
 async def page() -> FileResponse:
     return FileResponse(
         STATIC / "index.html", headers={**HEADERS, "Content-Security-Policy": POLICY}
     )
-
-
-@router.get("/prompts/aliases", response_model=PromptAliases, tags=["prompts"])
-async def prompt_aliases(writer: WriterDep, settings: SettingsDep) -> PromptAliases:
-    """The registry aliases a request may name in `prompt_alias`, the default first; only the
-    default when the registry is unreachable."""
-    aliases = await request_aliases(settings, writer.prompts.book)
-    return PromptAliases(default=settings.prompt_alias, aliases=aliases)

@@ -8,14 +8,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.failures import WriteFailed
-from agent.request import ID_PATTERN
 from agent.runs import BackgroundRuns, UnknownRun
 from agent.sessions.runlog import RunRecord
+from api.auth import OwnerDep
 from api.deps import RunsDep, SettingsDep
 from api.schemas import ErrorBody
 
@@ -25,7 +25,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "A malformed run or user id."},
 }
 RunId = Annotated[str, Path(pattern=r"^run-[0-9a-f]{32}$")]
-UserId = Annotated[str | None, Query(pattern=ID_PATTERN, description="The run's owner.")]
 POLL_SECONDS = 0.2  # how soon a follower sees an event another process stored
 BATCH = 500
 
@@ -63,16 +62,16 @@ async def _out(runs: BackgroundRuns, run: RunRecord) -> RunOut:
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=ERRORS)
-async def get_run(run_id: RunId, runs: RunsDep, user_id: UserId = None) -> RunOut:
+async def get_run(run_id: RunId, runs: RunsDep, owner: OwnerDep) -> RunOut:
     """The run's status and, once it has ended, its outcome."""
-    return await _out(runs, await _found(runs, run_id, user_id))
+    return await _out(runs, await _found(runs, run_id, owner))
 
 
 @router.delete("/runs/{run_id}", response_model=RunOut, status_code=202, responses=ERRORS)
-async def cancel_run(run_id: RunId, runs: RunsDep, user_id: UserId = None) -> RunOut:
+async def cancel_run(run_id: RunId, runs: RunsDep, owner: OwnerDep) -> RunOut:
     """Stops the run (its trace ends `cancelled`); a run that has ended is left as it was."""
     try:
-        run = await runs.cancel(run_id, user_id)
+        run = await runs.cancel(run_id, owner)
     except UnknownRun:
         raise WriteFailed("unknown_run", None) from None
     return await _out(runs, run)
@@ -94,13 +93,13 @@ async def run_events(
     run_id: RunId,
     runs: RunsDep,
     settings: SettingsDep,
-    user_id: UserId = None,
+    owner: OwnerDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """Every event after `Last-Event-ID` (all of them without it), then the live ones, until
     the run's last event. A client that drops and reconnects misses nothing and sees nothing
     twice."""
-    await _found(runs, run_id, user_id)
+    await _found(runs, run_id, owner)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
 from agent.failures import WriteFailed
 from agent.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from agent.sessions import UnknownSession
 from api import turns
+from api.auth import CallerDep, OwnerDep, as_caller
 from api.deps import WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
@@ -21,9 +22,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "A malformed session or user id."},
 }
 SessionId = Annotated[str, Path(pattern=ID_PATTERN)]
-# Without API keys a session belongs to the user_id of its first turn, which every later call
-# names; a session started without one is named by none.
-UserId = Annotated[str | None, Query(pattern=ID_PATTERN, description="The session's owner.")]
 
 
 REVISE_ERRORS = {
@@ -53,18 +51,21 @@ async def revise(
     body: ReviseBody,
     writer: WriterDep,
     how: turns.AnsweringDep,
+    key: CallerDep,
 ) -> turns.Answer:
     """Revises the session's current article as `instruction` asks: shorter or longer, a new
     section from the library (cited), a section dropped, a new tone or audience. A new turn in
     a trace of its own, answered like `/write` (JSON, or events with `Accept:
     text/event-stream`)."""
     job = ReviseRequest(
-        session_id=session_id, **body.model_dump(), request_id=turns.this_request_id()
+        session_id=session_id,
+        **as_caller(body.model_dump(), key),
+        request_id=turns.this_request_id(),
     )
     return await turns.answer(
         lambda on_event, tokens: writer.revise(job, on_event=on_event, tokens=tokens),
         how,
-        job.user_id,
+        job.owner,
     )
 
 
@@ -90,6 +91,7 @@ async def approve_outline(
     body: OutlineBody,
     writer: WriterDep,
     how: turns.AnsweringDep,
+    key: CallerDep,
 ) -> turns.Answer:
     """Goes on with a write paused by `review_outline`: `{"approve": true}` keeps the outline,
     `{"outline": {...}}` replaces it. Research, drafting and review then run in a new trace of
@@ -98,37 +100,32 @@ async def approve_outline(
     job = OutlineRequest(
         session_id=session_id,
         outline=body.outline,
-        user_id=body.user_id,
-        prompt_alias=body.prompt_alias,
+        **as_caller({"user_id": body.user_id, "prompt_alias": body.prompt_alias}, key),
         request_id=turns.this_request_id(),
     )
     return await turns.answer(
         lambda on_event, tokens: writer.approve_outline(job, on_event=on_event, tokens=tokens),
         how,
-        job.user_id,
+        job.owner,
     )
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=ERRORS)
-async def get_session(
-    session_id: SessionId, writer: WriterDep, user_id: UserId = None
-) -> SessionOut:
+async def get_session(session_id: SessionId, writer: WriterDep, owner: OwnerDep) -> SessionOut:
     """The session's turns, oldest first (instruction, title, words, trace id, time), and its
     current article."""
     try:
-        view = await writer.session(session_id, user_id)
+        view = await writer.session(session_id, owner)
     except UnknownSession:
         raise WriteFailed("unknown_session", None) from None
     return SessionOut(**view.record.model_dump(), article=view.article)
 
 
 @router.delete("/sessions/{session_id}", status_code=204, responses=ERRORS)
-async def delete_session(
-    session_id: SessionId, writer: WriterDep, user_id: UserId = None
-) -> Response:
+async def delete_session(session_id: SessionId, writer: WriterDep, owner: OwnerDep) -> Response:
     """Forgets the session: its turns and its checkpoints. Its traces stay in MLflow."""
     try:
-        await writer.forget(session_id, user_id)
+        await writer.forget(session_id, owner)
     except UnknownSession:
         raise WriteFailed("unknown_session", None) from None
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from sse_starlette import EventSourceResponse
 from agent.request import WriteRequest
 from agent.writer import ArticleWriter
 from api import turns
+from api.auth import CallerDep, as_caller
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import ErrorBody, WriteBody, WriteResponse
 
@@ -38,7 +39,9 @@ ERRORS = {
     response_model=WriteResponse,
     responses={**ERRORS, 200: turns.STREAM_DOC, 202: turns.PAUSED_DOC},  # type: ignore[dict-item]
 )
-async def write(body: WriteBody, writer: WriterDep, how: turns.AnsweringDep) -> turns.Answer:
+async def write(
+    body: WriteBody, writer: WriterDep, how: turns.AnsweringDep, key: CallerDep
+) -> turns.Answer:
     """Plans, researches, drafts, reviews and finalizes an article on `topic`.
 
     The response header `X-Trace-Id` and the body's `trace_id` name the MLflow trace of the
@@ -46,8 +49,8 @@ async def write(body: WriteBody, writer: WriterDep, how: turns.AnsweringDep) -> 
     it being written instead. With `review_outline`, the run pauses after its plan: 202 with
     the outline (a stream ends with an `interrupt` event) until POST /sessions/{id}/outline.
     """
-    job = WriteRequest(**body.model_dump(), request_id=turns.this_request_id())
-    return await turns.answer(_start(writer, job), how, job.user_id)
+    job = WriteRequest(**as_caller(body.model_dump(), key), request_id=turns.this_request_id())
+    return await turns.answer(_start(writer, job), how, job.owner)
 
 
 @router.get(
@@ -61,13 +64,14 @@ async def write_stream(
     writer: WriterDep,
     tracking: TrackingDep,
     settings: SettingsDep,
+    key: CallerDep,
 ) -> EventSourceResponse:
     """The same run as Server-Sent Events, for a browser `EventSource` (parameters in the query).
 
     Close the `EventSource` on `done` or `error`: left open, it would reconnect and start a new
     article.
     """
-    job = WriteRequest(**query.model_dump(), request_id=turns.this_request_id())
+    job = WriteRequest(**as_caller(query.model_dump(), key), request_id=turns.this_request_id())
     return await turns.stream(_start(writer, job), tracking, settings)
 
 

@@ -9,6 +9,8 @@
 
 const $ = (id) => document.getElementById(id);
 const USER_KEY = "article-writer.user_id";
+// The API key, when the server has keys: in sessionStorage, so it goes when the tab closes.
+const API_KEY = "article-writer.api_key";
 // The fields a 422 can name: the article form's, and the follow-up's instruction.
 const FIELDS = [
   "topic",
@@ -17,6 +19,7 @@ const FIELDS = [
   "target_words",
   "prompt_alias",
   "user_id",
+  "api_key",
   "instruction",
 ];
 const SUMMARY = ["amendment", "sources", "sections", "words", "decision", "issues"];
@@ -45,6 +48,24 @@ let current = null; // {turn, state} of the article on the page: what a follow-u
 let pending = null;
 let rated = null; // the trace the rating form rates
 let defaultAlias = null;
+
+// --- Calls to the API --------------------------------------------------------------------
+
+// fetch, with the API key when one is entered (every route but the page's files needs it on a
+// server with keys).
+function call(path, init = {}) {
+  const key = $("api_key").value.trim();
+  const headers = { ...init.headers, ...(key ? { Authorization: `Bearer ${key}` } : {}) };
+  return fetch(path, { ...init, headers });
+}
+
+// A 401: the server has keys, and this one is missing or not accepted. The key field shows,
+// marked with the server's message.
+function needKey(message) {
+  $("api_key-field").hidden = false;
+  markField("api_key", message);
+  return $("api_key");
+}
 
 // --- Server-Sent Events, read from a fetch body (EventSource can only GET) ---------------
 
@@ -166,7 +187,7 @@ async function startRun(path, body, changing = null, approving = null) {
   resetRun();
   setRunning(true);
   try {
-    const response = await fetch(path, {
+    const response = await call(path, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(body),
@@ -693,6 +714,7 @@ const HEADLINES = {
   provider_rejected: "The model provider refused the request.",
   model_error: "The model's answer could not be used.",
   invalid_request: "Check the form.",
+  unauthorized: "The server needs a valid API key.",
   unknown_prompt_alias: "Unknown prompt alias.",
   context_too_small: "The article does not fit the model.",
   stopped: "Stopped.",
@@ -786,6 +808,7 @@ function showFailure(failure, response = null) {
       if (input) marked.push(input);
     }
   }
+  if (failure.code === "unauthorized") marked.push(needKey(failure.message));
   marked[0]?.focus();
 }
 
@@ -833,7 +856,7 @@ async function sendRatings(form) {
   const values = [thumbs, stars && Number(stars)].filter(Boolean);
   const said = [];
   for (const value of values) {
-    const response = await fetch("/feedback", {
+    const response = await call("/feedback", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ trace_id: rated, value, user_id: user, comment }),
@@ -841,6 +864,7 @@ async function sendRatings(form) {
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       status.textContent = `Not stored: ${body.message ?? `the answer was ${response.status}.`}`;
+      if (response.status === 401) needKey(body.message).focus();
       return;
     }
     const what = typeof value === "number" ? plural(value, "stars") : `thumbs ${value}`;
@@ -854,7 +878,14 @@ async function sendRatings(form) {
 async function loadAliases() {
   const select = $("prompt_alias");
   try {
-    const answer = await fetch("/prompts/aliases");
+    const answer = await call("/prompts/aliases");
+    if (answer.status === 401) {
+      // Said once a key is entered; until then the field shows, with its hint.
+      $("api_key-field").hidden = false;
+      if ($("api_key").value.trim()) markField("api_key", (await errorOf(answer)).message);
+      return;
+    }
+    markField("api_key", null);
     if (!answer.ok) return;
     const { default: fallback, aliases } = await answer.json();
     defaultAlias = fallback;
@@ -885,17 +916,18 @@ function formBody(form) {
   return body;
 }
 
-function remember(key, value) {
+// `storage` by name: reading window.localStorage itself throws where storage is off.
+function remember(key, value, storage = "localStorage") {
   try {
-    localStorage.setItem(key, value);
+    window[storage].setItem(key, value);
   } catch {
     // Storage can be off (private windows); the page works without it.
   }
 }
 
-function remembered(key) {
+function remembered(key, storage = "localStorage") {
   try {
-    return localStorage.getItem(key) ?? "";
+    return window[storage].getItem(key) ?? "";
   } catch {
     return "";
   }
@@ -903,6 +935,11 @@ function remembered(key) {
 
 $("user_id").value = remembered(USER_KEY);
 $("user_id").addEventListener("input", (event) => remember(USER_KEY, event.target.value.trim()));
+$("api_key").value = remembered(API_KEY, "sessionStorage");
+$("api_key").addEventListener("change", (event) => {
+  remember(API_KEY, event.target.value.trim(), "sessionStorage");
+  loadAliases(); // the aliases a key may see, and whether this one is accepted
+});
 $("write-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!run?.running) startRun("/write", formBody(event.target));

@@ -5,7 +5,7 @@ import pytest
 from mlflow.entities import LiveSpan, SpanType
 from opentelemetry.sdk.trace import TracerProvider
 
-from agent import tracing
+from agent import keys, tracing
 
 
 def test_mlflow_settings_reach_mlflow_through_the_environment(
@@ -27,6 +27,15 @@ def test_the_redactor_masks_configured_secrets_and_key_shapes() -> None:
     assert span.inputs == {"headers": {"Authorization": "Bearer [REDACTED]"}}
     assert span.get_attribute("note") == "key [REDACTED] leaked"
     assert span.get_attribute("safe") == 3
+
+
+def test_an_api_key_is_masked_wherever_it_was_pasted() -> None:
+    # The server holds only digests of its keys: it knows a key by its shape.
+    key = keys.new_key()
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"topic": f"bees {key} and wasps"})
+    tracing.redactor([])(span)
+    assert span.inputs == {"topic": "bees [REDACTED] and wasps"}
 
 
 def test_a_short_key_is_never_masked_so_traces_stay_readable() -> None:

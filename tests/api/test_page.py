@@ -30,6 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from agent import keys
 from agent.failures import WriteFailed
 from agent.settings import BUNDLED_SOURCES
 from tests.servers import Server, start_traced_api, wait_for_trace
@@ -121,7 +122,7 @@ class Seen:
 
 
 @pytest.fixture
-def open_page(browser: Browser, page_api: Server, tmp_path: Path) -> Iterator[Callable[..., Seen]]:
+def open_page(browser: Browser, tmp_path: Path) -> Iterator[Callable[..., Seen]]:
     """Opens the page in a fresh browser context (its own localStorage) at a viewport size;
     afterwards, checks that no dialog opened, no script failed and nothing left loopback."""
     opened: list[Seen] = []
@@ -142,11 +143,13 @@ def open_page(browser: Browser, page_api: Server, tmp_path: Path) -> Iterator[Ca
     yield open_
     for context in contexts:
         context.close()
-    api_host = urlsplit(page_api.url).netloc
     for seen in opened:
         assert seen.dialogs == [], "a dialog opened"
         assert seen.errors == [], "the page's script failed"
-        assert {urlsplit(url).netloc for url in seen.requests} <= {api_host}
+        # The page talks to the server it came from (one test's server has API keys).
+        (page_host,) = {urlsplit(url).netloc for url in seen.requests[:1]}
+        assert {urlsplit(url).netloc for url in seen.requests} == {page_host}
+        assert urlsplit(seen.requests[0]).hostname == "127.0.0.1"
 
 
 # Records the first moment the page showed a trace link, and a draft's text, with what else it
@@ -216,6 +219,64 @@ def root_span(mlflow_url: str, trace_id: str) -> Any:
 
 
 # --- writing, reading, rating -------------------------------------------------------------
+
+
+PAGE_KEY = keys.new_key()
+
+
+@pytest.fixture(scope="module")
+def keyed_page_api(
+    mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = start_traced_api(
+        tmp_path_factory.mktemp("api-page-keys"),
+        mlflow_url,
+        "tests-page-keys",
+        API_KEYS=keys.entry("page-key", PAGE_KEY),
+    )
+    yield server
+    server.stop()
+
+
+def test_on_a_server_with_keys_the_page_asks_for_one_and_sends_it(
+    open_page: Callable[..., Seen], keyed_page_api: Server, mlflow_url: str
+) -> None:
+    seen = open_page()
+    page = seen.page
+    page.goto(keyed_page_api.url)
+    key = page.get_by_label("API key")
+    expect(key).to_be_visible()  # the aliases answered 401: the form asks for a key
+    expect(key).to_have_attribute("type", "password")
+    seen.shot("1-key-asked")
+
+    start_writing(page, "How honeybees pollinate crops")
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("The server needs a valid API key.")
+    expect(error).to_contain_text("Authorization: Bearer")
+    expect(key).to_be_focused()
+
+    key.fill("awk_" + "x" * 43)
+    key.press("Tab")  # a changed key is tried at once, on the aliases
+    expect(page.locator("#api_key-error")).to_contain_text("mistyped or revoked")
+    seen.shot("2-key-refused")
+    key.fill(PAGE_KEY)
+    key.press("Tab")
+    expect(page.locator("#api_key-error")).to_be_hidden()
+    expect(page.get_by_label("Prompt alias")).to_contain_text("production (default)")
+
+    start_writing(page, "How honeybees pollinate crops")
+    expect(page.locator("#article")).to_be_visible(timeout=WAIT_MS)
+    seen.shot("3-written-with-key")
+    trace_id, _ = trace_link_of(page, "#progress")
+    stored, root = root_span(mlflow_url, trace_id)
+    # No user named on the form: the key's name is the trace's user.
+    assert stored.info.request_metadata["mlflow.trace.user"] == "page-key"
+    assert root.inputs["key_name"] == "page-key"
+
+    # The tab keeps the key (sessionStorage), the page never writes it where it would stay.
+    page.reload()
+    expect(page.get_by_label("API key")).to_have_value(PAGE_KEY)
+    assert PAGE_KEY not in page.evaluate("() => JSON.stringify(localStorage)")
 
 
 def test_an_article_is_seen_being_written_then_finished(
