@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16_384, ge=1024, description="Larger request bodies get 413.")
     max_concurrent_writes: int = Field(
         16, ge=1, description="Articles written at once; more get 503 with Retry-After."
+    )
+
+    rate_limit_per_minute: int = Field(
+        60,
+        ge=0,
+        description="Requests a minute per API key (per client address without keys); more get "
+        "429 with Retry-After; 0: no limit.",
+    )
+    rate_limit_in_flight: int = Field(
+        4, ge=0, description="Articles one caller may have in progress at once (0: no limit)."
+    )
+    rate_limit_url: str | None = Field(
+        None,
+        description="A Redis (`redis://host:6379/0`) where every replica counts the requests a "
+        "minute; unset: each process counts its own.",
     )
 
     # --- sessions -------------------------------------------------------------------------
@@ -254,6 +270,16 @@ class Settings(BaseSettings):
             keys.parse(value.get_secret_value(), "API_KEYS")  # its message names the entry
         return value
 
+    @field_validator("rate_limit_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                f"RATE_LIMIT_URL={value!r}: name a Redis, redis://host:6379/0 (or rediss:// "
+                "for TLS); leave it unset to count in each process"
+            )
+        return value
+
     @field_validator("llm_model")
     @classmethod
     def _known_provider(cls, value: str) -> str:
@@ -346,7 +372,15 @@ class Settings(BaseSettings):
             if name.strip().lower() not in NOT_CREDENTIALS and len(value.strip()) >= 8
         ]
         credentials = [value.split()[-1] for value in values]
-        found = ([key] if key else []) + [s for s in (*values, *credentials) if len(s) >= 8]
+        # A password in a database's URL.
+        passwords = [
+            password
+            for url in (self.checkpoint_url, self.rate_limit_url)
+            if url and (password := urlsplit(url).password)
+        ]
+        found = ([key] if key else []) + [
+            s for s in (*values, *credentials, *passwords) if len(s) >= 8
+        ]
         return list(dict.fromkeys(found))
 
 

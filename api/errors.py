@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from agent.failures import WriteFailed
 from agent.feedback import TraceNotFound
 from agent.prompts import UnknownPromptAlias
+from agent.ratelimit import Limited
 from agent.request import PATTERN_RULES
 from api.auth import Unauthorized
 from api.middleware import current_request_id
@@ -91,6 +92,11 @@ def install(app: FastAPI) -> None:
         return error_response(
             request, 401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
         )
+
+    @app.exception_handler(Limited)
+    async def limited(request: Request, exc: Limited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return error_response(request, 429, exc.code, str(exc), headers=headers)
 
     @app.exception_handler(UnknownPromptAlias)
     async def unknown_alias(request: Request, exc: UnknownPromptAlias) -> JSONResponse:

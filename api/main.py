@@ -12,19 +12,25 @@ from fastapi import Depends, FastAPI
 
 from agent import logs, metrics, tracing
 from agent.keys import KeyRing
+from agent.ratelimit import RateLimiter
 from agent.runs import BackgroundRuns
 from agent.sessions import open_persistence
 from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
-from api import auth, errors, middleware
+from api import auth, errors, middleware, ratelimits
 from api.middleware import AccessLog, BodyLimit
 from api.routes import debug, feedback, health, page, prompts, runs, sessions, traces, write
 from api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
-UNAUTHORIZED: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "`unauthorized`: no API key, or one not accepted."}
+ADMISSION: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "`unauthorized`: no API key, or one not accepted."},
+    429: {
+        "model": ErrorBody,
+        "description": "`rate_limited` (over RATE_LIMIT_PER_MINUTE) or `too_many_in_flight` "
+        "(RATE_LIMIT_IN_FLIGHT articles in progress); wait the Retry-After seconds.",
+    },
 }
 
 
@@ -87,15 +93,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.keys = keys
+    app.state.limiter = RateLimiter(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_in_flight,
+        settings.rate_limit_url,
+        # A slot whose turn never released it lapses after the longest a turn may take.
+        slot_lapse_seconds=settings.request_timeout_seconds + settings.shutdown_grace_seconds,
+    )
     errors.install(app)
-    # With API keys, every route but these two and the page's files needs one.
+    # With API keys, every route but these two and the page's files needs one; the same
+    # routes count against the caller's rate limit.
     app.include_router(health.router)
     app.include_router(page.router)
     keyed = [write, feedback, sessions, runs, traces, prompts]
+    admitted = [Depends(auth.caller), Depends(ratelimits.admitted)]
     for routes in keyed + ([debug] if settings.runtime_stats_enabled else []):
-        app.include_router(
-            routes.router, dependencies=[Depends(auth.caller)], responses=UNAUTHORIZED
-        )
+        app.include_router(routes.router, dependencies=admitted, responses=ADMISSION)
     # Outermost last: the request id exists before the body limit may answer 413, and the
     # access log, between them, has the id and sees the 413s.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

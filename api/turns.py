@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from agent.events import EventHook
+from agent.ratelimit import RateLimiter
 from agent.runs import BackgroundRuns
 from agent.settings import Settings
 from agent.tracing import TrackingConnection
 from agent.writer import AwaitingOutline, WriteResult
 from api.deps import RunsDep, SettingsDep, TrackingDep
 from api.middleware import current_request_id
+from api.ratelimits import CallerIdDep, LimiterDep
 from api.schemas import OutlinePending, PromptUsed, UsageOut, WriteResponse
 from api.streaming import stream_article
 
@@ -65,6 +67,8 @@ class Answering:
     tracking: TrackingConnection
     settings: Settings
     runs: BackgroundRuns
+    limiter: RateLimiter
+    caller: str  # who the article slots are counted for (api.ratelimits.caller_id)
 
 
 def answering(
@@ -73,8 +77,10 @@ def answering(
     tracking: TrackingDep,
     settings: SettingsDep,
     runs: RunsDep,
+    limiter: LimiterDep,
+    caller: CallerIdDep,
 ) -> Answering:
-    return Answering(request, response, tracking, settings, runs)
+    return Answering(request, response, tracking, settings, runs, limiter, caller)
 
 
 AnsweringDep = Annotated[Answering, Depends(answering)]
@@ -85,6 +91,7 @@ async def answer(start: Start, how: Answering, owner: str | None) -> Answer:
     """The turn's result as JSON, as a stream when asked for events, or, with `Prefer:
     respond-async`, a background run owned by `owner` that outlives the request."""
     request_id = this_request_id()
+    start = holding_slot(start, how)
     if wants_background(how.request):
         run_id = await how.runs.start(
             owner,
@@ -107,6 +114,20 @@ async def answer(start: Start, how: Answering, owner: str | None) -> Answer:
     if result.trace_id:
         how.response.headers["X-Trace-Id"] = result.trace_id
     return describe(result, request_id, how.tracking)
+
+
+def holding_slot(start: Start, how: Answering) -> Start:
+    """The turn, holding one of its caller's article slots from now until it ends (429 now when
+    they are all taken). A turn that never starts (its client left first) lets its slot lapse."""
+    give_back = how.limiter.take(how.caller)
+
+    async def held(on_event: EventHook | None, tokens: bool) -> WriteResult:
+        try:
+            return await start(on_event, tokens)
+        finally:
+            give_back()
+
+    return held
 
 
 async def stream(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
 from agent.request import WriteRequest
 from agent.writer import ArticleWriter
 from api import turns
 from api.auth import CallerDep, as_caller
-from api.deps import SettingsDep, TrackingDep, WriterDep
+from api.deps import WriterDep
 from api.schemas import ErrorBody, WriteBody, WriteResponse
 
 router = APIRouter(tags=["articles"])
@@ -60,10 +60,8 @@ async def write(
 )
 async def write_stream(
     query: Annotated[WriteBody, Query()],
-    request: Request,
     writer: WriterDep,
-    tracking: TrackingDep,
-    settings: SettingsDep,
+    how: turns.AnsweringDep,
     key: CallerDep,
 ) -> EventSourceResponse:
     """The same run as Server-Sent Events, for a browser `EventSource` (parameters in the query).
@@ -72,7 +70,9 @@ async def write_stream(
     article.
     """
     job = WriteRequest(**as_caller(query.model_dump(), key), request_id=turns.this_request_id())
-    return await turns.stream(_start(writer, job), tracking, settings)
+    return await turns.stream(
+        turns.holding_slot(_start(writer, job), how), how.tracking, how.settings
+    )
 
 
 def _start(writer: ArticleWriter, job: WriteRequest) -> turns.Start:

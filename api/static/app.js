@@ -715,6 +715,8 @@ const HEADLINES = {
   model_error: "The model's answer could not be used.",
   invalid_request: "Check the form.",
   unauthorized: "The server needs a valid API key.",
+  rate_limited: "Too many requests.",
+  too_many_in_flight: "Your other articles are still being written.",
   unknown_prompt_alias: "Unknown prompt alias.",
   context_too_small: "The article does not fit the model.",
   stopped: "Stopped.",

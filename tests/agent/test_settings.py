@@ -78,3 +78,17 @@ def test_an_otlp_backends_headers_are_secrets_like_a_key() -> None:
     )
     assert settings.secrets() == ["Bearer tok-0123456789", "tok-0123456789"]
     assert "tok-0123456789" not in repr(settings)
+
+
+def test_a_password_in_a_database_url_is_a_secret() -> None:
+    settings = Settings(
+        _env_file=None,
+        checkpoint_url="postgresql://writer:pg-pass-0123@db:5432/sessions",
+        rate_limit_url="redis://:redis-pass-0123@cache:6379/0",
+    )
+    assert settings.secrets() == ["pg-pass-0123", "redis-pass-0123"]
+
+
+def test_the_rate_limit_store_must_be_a_redis() -> None:
+    with pytest.raises(ValidationError, match="RATE_LIMIT_URL='memcached://x'"):
+        Settings(_env_file=None, rate_limit_url="memcached://x")

@@ -48,7 +48,13 @@ def make_settings(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
             monkeypatch.delenv(name)
 
     def make(**overrides: object) -> Settings:
-        defaults = {"mlflow_tracking_uri": tracking_uri, "checkpoint_url": "memory"}
+        defaults = {
+            "mlflow_tracking_uri": tracking_uri,
+            "checkpoint_url": "memory",
+            # One in-process client is one caller; the limits are tests/api/test_ratelimits.py's.
+            "rate_limit_per_minute": 0,
+            "rate_limit_in_flight": 0,
+        }
         return Settings(
             _env_file=None,
             tracing_enabled=False,
