@@ -231,6 +231,11 @@ class Settings(BaseSettings):
         "changes, so a key removed from it is revoked without a restart.",
     )
     api_port: int = Field(8000, ge=1, le=65535)
+    cors_origins: str | None = Field(
+        None,
+        description="Web origins whose pages may call the API from a browser, comma-separated "
+        "(https://app.example.com,http://localhost:3000); unset: none but the API's own page.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text",
         description="The server's log lines: text, or JSON objects (time, level, logger, "
@@ -279,6 +284,24 @@ class Settings(BaseSettings):
                 "for TLS); leave it unset to count in each process"
             )
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        for origin in (value or "").split(","):
+            origin = origin.strip()
+            parts = urlsplit(origin)
+            exact = parts.scheme in ("http", "https") and parts.netloc and not parts.path
+            if origin and not (exact and origin == f"{parts.scheme}://{parts.netloc}"):
+                raise ValueError(
+                    f"CORS_ORIGINS: {origin!r} is not an origin: write scheme://host[:port], "
+                    "such as https://app.example.com, with no path or '*' (an allowlist)"
+                )
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
     @field_validator("llm_model")
     @classmethod

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from agent import logs, metrics, tracing
 from agent.keys import KeyRing
@@ -19,11 +20,14 @@ from agent.settings import Settings, get_settings
 from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import auth, errors, middleware, ratelimits
-from api.middleware import AccessLog, BodyLimit
+from api.middleware import AccessLog, BodyLimit, SecurityHeaders
 from api.routes import debug, feedback, health, page, prompts, runs, sessions, traces, write
 from api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
+# What a page elsewhere may send, and read of the answer, from a browser.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept", "Last-Event-ID", "Prefer"]
+CORS_RESPONSE_HEADERS = ["X-Trace-Id", "X-Request-Id", "Retry-After", "Location"]
 ADMISSION: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "`unauthorized`: no API key, or one not accepted."},
     429: {
@@ -112,6 +116,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: the request id exists before the body limit may answer 413, and the
     # access log, between them, has the id and sees the 413s.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if origins := settings.cors_origin_list:
+        # Outside the body limit, so a preflight and a 413 both carry the CORS headers.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[*CORS_REQUEST_HEADERS, middleware.HEADER],
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     app.add_middleware(
         CorrelationIdMiddleware,

@@ -91,6 +91,44 @@ class AccessLog:
             )
 
 
+# On every answer that does not set its own.
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+    b"cross-origin-opener-policy": b"same-origin",
+}
+# And on every answer but HTML: JSON and streams are never a document to run script in. The web
+# page sets its own policy (api/routes/page.py); /docs loads Swagger UI's scripts, which this
+# one would block.
+NOT_A_DOCUMENT = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS (and NOT_A_DOCUMENT) to every answer that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower(): value for name, value in headers}
+                added = dict(SECURITY_HEADERS)
+                if not present.get(b"content-type", b"").startswith(b"text/html"):
+                    added.update([NOT_A_DOCUMENT])
+                headers += [(k, v) for k, v in added.items() if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 class BodyLimit:
     """Answers 413 to a body over `max_bytes`, declared or streamed, before the app reads it."""
 
