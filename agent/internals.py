@@ -116,6 +116,33 @@ def run_context(config: Any) -> Any:
     return config["configurable"][CONFIG_KEY_RUNTIME].context
 
 
+class ImmediateTransactions:
+    """An aiosqlite connection whose explicit transactions take the write lock when they begin.
+
+    LangGraph's sqlite store runs each batch in a `BEGIN` (deferred) transaction, and batches
+    a request's reads with another's writes: when the checkpointer commits on its own
+    connection between the two, SQLite refuses the upgrade from reading to writing with
+    "database is locked" at once, without waiting (its snapshot is stale). A transaction that
+    begins IMMEDIATE waits for the other writer instead (the connection's busy timeout). The
+    store offers no setting for the kind of transaction, so its `BEGIN` is rewritten here.
+    """
+
+    BEGIN = "BEGIN"
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self.begun = 0  # transactions begun IMMEDIATE (tests/agent/test_internals.py)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def execute(self, sql: str, parameters: Any = None) -> Any:
+        if sql.strip().upper() == self.BEGIN:
+            self.begun += 1
+            sql = "BEGIN IMMEDIATE"
+        return self._db.execute(sql, parameters)
+
+
 # --- prices, prompts, error codes -------------------------------------------------------
 
 

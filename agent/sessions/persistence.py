@@ -16,7 +16,7 @@ import fcntl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -31,6 +31,7 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from agent.internals import ImmediateTransactions
 from agent.sessions import sql
 from agent.sessions.claims import Claims, MemoryClaims, postgres_claims, sqlite_claims
 from agent.sessions.runlog import MemoryRunLog, RunLog, SqlRunLog
@@ -114,7 +115,8 @@ async def open_persistence(url: str, pool_size: int = 10) -> AsyncIterator[Persi
         aiosqlite.connect(path, isolation_level=None) as store_db,
     ):
         checkpointer = AsyncSqliteSaver(saver_db, serde=serializer())
-        store = AsyncSqliteStore(store_db)
+        # Two writers on one file: the store's transactions must wait for the saver's.
+        store = AsyncSqliteStore(cast(aiosqlite.Connection, ImmediateTransactions(store_db)))
         claims = sqlite_claims(store_db)
         runs = SqlRunLog(*sql.sqlite(store_db))
         async with _only_one_process(path):

@@ -205,3 +205,18 @@ def test_mlflow_derives_the_apps_previews_from_the_root_span() -> None:
     assert internals.derived_preview(inputs, "user") == trace_info.request_preview(request)
     outputs = trace_info.root_outputs("Bees at Work", 612, 3)
     assert internals.derived_preview(outputs, "assistant") == "Bees at Work (612 words)"
+
+
+async def test_the_sqlite_store_begins_its_batches_with_the_statement_rewritten(
+    tmp_path: Path,
+) -> None:
+    import aiosqlite
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+    async with aiosqlite.connect(tmp_path / "store.db", isolation_level=None) as db:
+        wrapped = internals.ImmediateTransactions(db)
+        store = AsyncSqliteStore(wrapped)  # type: ignore[arg-type]
+        await store.setup()
+        await store.aput(("s",), "k", {"v": 1})
+        assert await store.aget(("s",), "k") is not None
+    assert wrapped.begun >= 2  # each batch: the store still says a bare BEGIN

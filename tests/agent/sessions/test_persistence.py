@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.base import empty_checkpoint
 from pydantic import BaseModel
 
 from agent.request import WriteRequest
@@ -46,6 +47,29 @@ async def test_a_session_is_read_back_whole_after_the_database_is_reopened(
     assert state["sources"] and all(isinstance(s, Source) for s in state["sources"])
     assert state["review_messages"]
     assert all(isinstance(m, BaseMessage) for m in state["review_messages"])
+
+
+async def test_sessions_and_checkpoints_written_at_once_on_sqlite_all_succeed(
+    tmp_path: Path,
+) -> None:
+    """Three articles at once write checkpoints (one connection) while their session records
+    are read and written (the store's): on one sqlite file, no write is refused as locked."""
+    async with open_persistence(f"sqlite:///{tmp_path / 'sessions.db'}") as persistence:
+
+        async def checkpoint(n: int) -> None:
+            config = {"configurable": {"thread_id": f"t{n}", "checkpoint_ns": ""}}
+            await persistence.checkpointer.aput(config, empty_checkpoint(), {}, {})  # type: ignore[arg-type]
+
+        async def record(n: int) -> None:
+            store = persistence.store
+            await asyncio.gather(store.aget(("s",), f"a{n}"), store.aput(("s",), f"b{n}", {}))
+
+        outcomes = []
+        for n in range(60):
+            outcomes += await asyncio.gather(
+                record(n), checkpoint(n), checkpoint(-n), record(-n), return_exceptions=True
+            )
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
 
 
 class Planted(BaseModel):
