@@ -42,13 +42,9 @@ def current_request_id() -> str | None:
     return correlation_id.get()
 
 
-class AccessLog:
-    """One log line per exchange, once it has ended: method, path (never the query, which can
-    hold a user's text), status, duration, the client, and the trace id the answer named.
-
-    Inside the request id's middleware, so the line has that id; `agent.logs` turns uvicorn's
-    own access log off for this one.
-    """
+class HttpMiddleware:
+    """Plain ASGI middleware that sees HTTP exchanges only: lifespan and websocket messages
+    pass through untouched. Subclasses say what they do with an exchange in `exchange`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,6 +53,21 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.exchange(scope, receive, send)
+
+    async def exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class AccessLog(HttpMiddleware):
+    """One log line per exchange, once it has ended: method, path (never the query, which can
+    hold a user's text), status, duration, the client, and the trace id the answer named.
+
+    Inside the request id's middleware, so the line has that id; `agent.logs` turns uvicorn's
+    own access log off for this one.
+    """
+
+    async def exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status: int | None = None
         trace_id: str | None = None
@@ -104,17 +115,10 @@ SECURITY_HEADERS = {
 NOT_A_DOCUMENT = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds SECURITY_HEADERS (and NOT_A_DOCUMENT) to every answer that does not set its own."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -129,15 +133,15 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Answers 413 to a body over `max_bytes`, declared or streamed, before the app reads it."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+    async def exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
