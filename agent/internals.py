@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlflow.entities import LiveSpan, TraceInfo
+from mlflow.entities import (
+    LiveSpan,
+    SpanStatusCode,
+    Trace,
+    TraceInfo,
+    TraceLocation,
+    TraceState,
+)
 from mlflow.entities.model_registry import PromptVersion
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracing.constant import SpanAttributeKey, TraceMetadataKey, TraceSizeStatsKey
 from mlflow.tracing.trace_manager import InMemoryTraceManager
-from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
+from mlflow.tracing.utils import (
+    add_size_stats_to_trace_metadata,
+    calculate_cost_by_model_and_token_usage,
+    generate_mlflow_trace_id_from_otel_trace_id,
+)
 from opentelemetry.sdk.util import BoundedList
 
 # --- spans: MLflow's LiveSpan wraps an OpenTelemetry span ---------------------------------
@@ -67,6 +78,69 @@ def spans_in_memory(trace_id: str) -> list[LiveSpan]:
 def traces_in_memory() -> int:
     """How many traces MLflow holds in memory: one left behind after its request is a leak."""
     return len(InMemoryTraceManager.get_instance()._traces)
+
+
+# --- a trace that goes on from a caller's (W3C trace context, agent.tracing.distributed) ---
+
+
+def hold_remote_trace(otel_trace_id: int, request_time_ms: int) -> str:
+    """Registers the caller's trace as one whose spans this process records, in the app's
+    experiment, and returns its MLflow id.
+
+    MLflow's `set_tracing_context_from_http_request_headers` registers a placeholder without
+    a location and drops it when its block ends. Its background exporter, which sends spans
+    later, then finds no trace for them and drops them, and nothing writes the trace's info
+    (user, session, previews): MLflow leaves that to the caller. This replaces the placeholder
+    with an info the app can store itself (`take_remote_trace`, `store_trace`).
+    """
+    from mlflow.tracing.constant import TRACE_SCHEMA_VERSION, TRACE_SCHEMA_VERSION_KEY
+    from mlflow.tracking.fluent import _get_experiment_id
+
+    info = TraceInfo(
+        trace_id=generate_mlflow_trace_id_from_otel_trace_id(otel_trace_id),
+        # MLflow's Default experiment when none is set, where its own traces go then.
+        trace_location=TraceLocation.from_experiment_id(_get_experiment_id() or "0"),
+        request_time=request_time_ms,
+        state=TraceState.IN_PROGRESS,
+        trace_metadata={TRACE_SCHEMA_VERSION_KEY: str(TRACE_SCHEMA_VERSION)},
+    )
+    InMemoryTraceManager.get_instance().register_trace(otel_trace_id, info, is_remote_trace=True)
+    return info.trace_id
+
+
+def take_remote_trace(otel_trace_id: int) -> tuple[Trace, list[PromptVersion]] | None:
+    """The held trace, out of MLflow's memory (its exporter then skips the spans it has not
+    sent yet), with its time, duration and state taken from the app's root span, as MLflow
+    does for a trace of its own; None if it holds no span."""
+    taken = InMemoryTraceManager.get_instance().pop_trace(otel_trace_id)
+    if taken is None or not taken.trace.data.spans:
+        return None
+    trace = taken.trace
+    ids = {span.span_id for span in trace.data.spans}
+    roots = [span for span in trace.data.spans if span.parent_id not in ids]
+    start = min(span.start_time_ns for span in roots)
+    end = max(span.end_time_ns or span.start_time_ns for span in roots)
+    trace.info.request_time = start // 1_000_000
+    trace.info.execution_duration = (end - start) // 1_000_000
+    if trace.info.state == TraceState.IN_PROGRESS:
+        failed = any(span.status.status_code == SpanStatusCode.ERROR for span in roots)
+        trace.info.state = TraceState.ERROR if failed else TraceState.OK
+    add_size_stats_to_trace_metadata(trace)  # the span count, as MLflow's exporter records it
+    return trace, list(taken.prompts)
+
+
+def store_trace(trace: Trace, prompts: list[PromptVersion]) -> None:
+    """Writes a taken trace as MLflow's exporter writes its own: spans, then the info (which
+    marks it finalized), then the prompt versions it used. The tracking server merges the
+    info with what the caller stores of the same trace."""
+    from mlflow.tracing.client import TracingClient
+
+    client = TracingClient()
+    assert trace.info.experiment_id, "hold_remote_trace gave it one"
+    client.log_spans(trace.info.experiment_id, trace.data.spans)
+    client.start_trace(trace.info)
+    if prompts:
+        client.link_prompt_versions_to_trace(trace.info.trace_id, prompts)
 
 
 # --- what the tracking server says of a stored trace only in its metadata ---------------

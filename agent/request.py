@@ -64,6 +64,8 @@ class WriteRequest(Owned):
     review_outline: bool = False  # pause after the plan for a person to approve or edit it
     key_name: str | None = None  # the API key's name, when the API has keys
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The caller's W3C trace context (`traceparent`, `tracestate`): the trace this turn goes on.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class OutlineRequest(Owned):
     prompt_alias: str | None = None
     key_name: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The caller's W3C trace context (`traceparent`, `tracestate`): the trace this turn goes on.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class ReviseRequest(Owned):
     prompt_alias: str | None = None
     key_name: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The caller's W3C trace context (`traceparent`, `tracestate`): the trace this turn goes on.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 DEFAULTS = WriteRequest(topic="")

@@ -36,7 +36,7 @@ from agent.sessions.records import TurnInProgress
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleInput, FollowUp, Outline
-from agent.tracing import trace_info
+from agent.tracing import distributed, trace_info
 from agent.tracing.trace_info import Asked
 from agent.usage import Usage
 from agent.versions import APP_VERSION, AgentVersion
@@ -215,7 +215,10 @@ class ArticleWriter:
     ) -> WriteResult:
         counter = UsageMetadataCallbackHandler()
         started = time.perf_counter()
-        with mlflow.start_span("write_article", span_type=SpanType.AGENT) as root:
+        with (
+            distributed.continuing(request.trace_context),  # the caller's trace, if it sent one
+            mlflow.start_span("write_article", span_type=SpanType.AGENT) as root,
+        ):
             trace_id = turn.trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
             emit(
                 Event(

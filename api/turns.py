@@ -16,7 +16,7 @@ from agent.events import EventHook
 from agent.ratelimit import RateLimiter
 from agent.runs import BackgroundRuns
 from agent.settings import Settings
-from agent.tracing import TrackingConnection
+from agent.tracing import TrackingConnection, distributed
 from agent.writer import AwaitingOutline, WriteResult
 from api.deps import RunsDep, SettingsDep, TrackingDep
 from api.middleware import current_request_id
@@ -46,6 +46,15 @@ def this_request_id() -> str:
     if found is None:  # as `request.state.request_id` would have raised
         raise RuntimeError("no request id: create_app installs the middleware that sets it")
     return found
+
+
+def call(how: Answering) -> dict[str, Any]:
+    """What a turn keeps of its HTTP request: the request id, and the trace context the caller
+    sent, so the turn's trace goes on from the caller's (`agent.tracing.distributed`)."""
+    return {
+        "request_id": this_request_id(),
+        "trace_context": distributed.caller_context(how.request.headers),
+    }
 
 
 def wants_events(request: Request) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -52,6 +53,11 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     revise.add_argument("--words", type=int, help=f"a length to aim at ({low}-{high})")
     revise.add_argument("--user", help="the session's owner (the user id of its first turn)")
     for parser in (write, revise):
+        parser.add_argument(
+            "--traceparent",
+            default=os.environ.get("TRACEPARENT"),
+            help="go on with this W3C trace context (default: $TRACEPARENT, and $TRACESTATE)",
+        )
         parser.add_argument("--json", action="store_true", help="print the article as JSON")
         parser.add_argument(
             "--stream",
@@ -76,6 +82,7 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
             target_words=args.words,
             user_id=args.user,
             session_id=args.session,
+            trace_context=_trace_context(args.traceparent),
         )
         return asyncio.run(_write(args, settings, request))
 
@@ -91,10 +98,22 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
             instruction=args.instruction.strip(),
             user_id=args.user,
             target_words=args.words,
+            trace_context=_trace_context(args.traceparent),
         )
         return asyncio.run(_write(args, settings, request))
 
     return {"write": run, "revise": run_revise}
+
+
+def _trace_context(traceparent: str | None) -> dict[str, str]:
+    """The trace the run goes on, as the API takes it from a request's headers."""
+    from agent.tracing import distributed
+
+    sent = {"traceparent": traceparent or "", "tracestate": os.environ.get("TRACESTATE", "")}
+    found = distributed.caller_context(sent)
+    if traceparent and not found:
+        print("note: not a W3C traceparent, so the article has a trace of its own", file=sys.stderr)
+    return found
 
 
 def _progress(stream: bool) -> Callable[[Event], None]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import mlflow
+from mlflow.entities import Trace
+from mlflow.entities.model_registry import PromptVersion
 
 from agent import internals
 
@@ -40,9 +44,40 @@ class ExportFailures(logging.Handler):
 EXPORT_FAILURES = ExportFailures()
 
 
-def flush() -> None:
-    """Writes out traces still queued for the background exporter."""
+# Traces the app stores itself (a distributed request's: agent.tracing.distributed), one at a
+# time beside MLflow's exporter, so the answer does not wait for the tracking server.
+_storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-store")
+_pending: set[Future[None]] = set()
+_lock = threading.Lock()
+
+
+def store_later(trace: Trace, prompts: list[PromptVersion]) -> None:
+    future = _storing.submit(_store, trace, prompts)
+    with _lock:
+        _pending.add(future)
+    future.add_done_callback(_stored)
+
+
+def _stored(future: Future[None]) -> None:
+    with _lock:
+        _pending.discard(future)
+
+
+def _store(trace: Trace, prompts: list[PromptVersion]) -> None:
     try:
+        internals.store_trace(trace, prompts)
+    except Exception as exc:  # the tracking server down or refusing: dropped, and counted
+        EXPORT_FAILURES.traces_dropped += 1
+        log.warning("Failed to send trace %s: %s", trace.info.trace_id, type(exc).__name__)
+
+
+def flush(timeout_s: float = 60) -> None:
+    """Writes out traces still queued for the background exporter, and the app's own."""
+    with _lock:
+        waiting = list(_pending)
+    try:
+        for future in waiting:
+            future.result(timeout=timeout_s)
         mlflow.flush_trace_async_logging()
     except Exception as exc:
         log.warning("flushing traces failed: %s", type(exc).__name__)

@@ -24,7 +24,9 @@ def root_inputs(request: Asked) -> dict[str, Any]:
     the app's own preview: two export calls for one trace may land in either order. Shaped as
     a chat turn, the derived preview is the app's, whichever wins.
     """
-    return {"messages": [{"role": "user", "content": request_preview(request)}], **asdict(request)}
+    fields = asdict(request)
+    del fields["trace_context"]  # the root span's parent says it
+    return {"messages": [{"role": "user", "content": request_preview(request)}], **fields}
 
 
 def root_outputs(title: str, words: int, references: int) -> dict[str, Any]:

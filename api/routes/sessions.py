@@ -60,7 +60,7 @@ async def revise(
     job = ReviseRequest(
         session_id=session_id,
         **as_caller(body.model_dump(), key),
-        request_id=turns.this_request_id(),
+        **turns.call(how),
     )
     return await turns.answer(
         lambda on_event, tokens: writer.revise(job, on_event=on_event, tokens=tokens),
@@ -101,7 +101,7 @@ async def approve_outline(
         session_id=session_id,
         outline=body.outline,
         **as_caller({"user_id": body.user_id, "prompt_alias": body.prompt_alias}, key),
-        request_id=turns.this_request_id(),
+        **turns.call(how),
     )
     return await turns.answer(
         lambda on_event, tokens: writer.approve_outline(job, on_event=on_event, tokens=tokens),

@@ -49,7 +49,7 @@ async def write(
     it being written instead. With `review_outline`, the run pauses after its plan: 202 with
     the outline (a stream ends with an `interrupt` event) until POST /sessions/{id}/outline.
     """
-    job = WriteRequest(**as_caller(body.model_dump(), key), request_id=turns.this_request_id())
+    job = WriteRequest(**as_caller(body.model_dump(), key), **turns.call(how))
     return await turns.answer(_start(writer, job), how, job.owner)
 
 
@@ -69,7 +69,7 @@ async def write_stream(
     Close the `EventSource` on `done` or `error`: left open, it would reconnect and start a new
     article.
     """
-    job = WriteRequest(**as_caller(query.model_dump(), key), request_id=turns.this_request_id())
+    job = WriteRequest(**as_caller(query.model_dump(), key), **turns.call(how))
     return await turns.stream(
         turns.holding_slot(_start(writer, job), how), how.tracking, how.settings
     )

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import json
 import logging
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
 from langgraph.graph import END, START, StateGraph
 from mlflow.entities import LiveSpan, SpanEvent
+from mlflow.tracing.distributed import set_tracing_context_from_http_request_headers
 from opentelemetry.sdk.trace import TracerProvider
 
 from agent import internals
@@ -82,6 +84,47 @@ def test_mlflow_holds_open_traces_in_memory_until_their_root_ends(traced: None) 
     mlflow.flush_trace_async_logging()  # exported, and so let go
     assert internals.spans_in_memory(root.trace_id) == []
     assert internals.traces_in_memory() == before
+
+
+def callers_context() -> tuple[int, str, dict[str, str]]:
+    trace_hex, span_hex = secrets.token_hex(16), secrets.token_hex(8)
+    return int(trace_hex, 16), span_hex, {"traceparent": f"00-{trace_hex}-{span_hex}-01"}
+
+
+def test_mlflow_forgets_a_remote_trace_when_its_block_ends(traced: None) -> None:
+    """Why the app holds a caller's trace itself: MLflow's record of it ends with the block,
+    before its background exporter has sent the spans."""
+    otel_id, _, carrier = callers_context()
+    with set_tracing_context_from_http_request_headers(carrier), mlflow.start_span("c") as span:
+        assert internals.spans_in_memory(span.trace_id)
+    assert internals.spans_in_memory(span.trace_id) == []
+    assert internals.take_remote_trace(otel_id) is None
+
+
+def test_a_held_remote_trace_is_taken_whole_and_stored_under_the_callers_id(
+    traced: None,
+) -> None:
+    otel_id, span_hex, carrier = callers_context()
+    with set_tracing_context_from_http_request_headers(carrier):
+        held = internals.hold_remote_trace(otel_id, 0)
+        with mlflow.start_span("root") as root, mlflow.start_span("child"):
+            mlflow.update_current_trace(user="ada", request_preview="asked")
+        taken = internals.take_remote_trace(otel_id)
+    assert taken is not None
+    trace, prompts = taken
+    assert trace.info.trace_id == held == root.trace_id == f"tr-{otel_id:032x}"
+    assert trace.info.request_time == root.start_time_ns // 1_000_000  # the root's, not 0
+    assert trace.info.state.value == "OK" and prompts == []
+    assert internals.spans_in_memory(held) == []  # MLflow's exporter now skips it
+    internals.store_trace(trace, prompts)
+    stored = mlflow.MlflowClient().get_trace(held)
+    assert internals.info_finalized(stored.info) and internals.recorded_span_count(stored.info) == 2
+    assert stored.info.trace_metadata["mlflow.trace.user"] == "ada"
+    assert stored.info.request_preview == "asked"
+    assert {span.name: span.parent_id for span in stored.data.spans} == {
+        "root": span_hex,
+        "child": root.span_id,
+    }
 
 
 def test_a_stored_trace_says_it_is_finalized_and_how_many_spans_it_was_sent_with(
