@@ -143,6 +143,53 @@ def store_trace(trace: Trace, prompts: list[PromptVersion]) -> None:
         client.link_prompt_versions_to_trace(trace.info.trace_id, prompts)
 
 
+# --- MLflow's trace metrics (agent.analytics) ------------------------------------------
+
+
+def trace_metrics(
+    tracking_uri: str,
+    experiment_id: str,
+    view: str,
+    metric: str,
+    aggregations: list[str],
+    dimensions: list[str] | None,
+    filters: list[str] | None,
+    start_ms: int,
+    end_ms: int,
+) -> list[tuple[dict[str, str], dict[str, float]]]:
+    """Aggregates the tracking server computes in SQL over a window's spans or traces (what
+    the MLflow UI's overview charts read), as (dimensions, values) rows. Only MLflow's store
+    has the call; no public client does yet. `aggregations`: AVG, MIN, MAX, COUNT, or P50 and
+    the like for a percentile."""
+    from mlflow.entities.trace_metrics import AggregationType, MetricAggregation, MetricViewType
+    from mlflow.tracing.client import TracingClient
+
+    wanted = [
+        MetricAggregation(AggregationType.PERCENTILE, float(name[1:]))
+        if name.startswith("P")
+        else MetricAggregation(AggregationType(name))
+        for name in aggregations
+    ]
+    store = TracingClient(tracking_uri).store
+    rows: list[tuple[dict[str, str], dict[str, float]]] = []
+    token: str | None = None
+    while True:
+        page = store.query_trace_metrics(
+            [experiment_id],
+            MetricViewType(view),
+            metric,
+            wanted,
+            dimensions=dimensions,
+            filters=filters,
+            start_time_ms=start_ms,
+            end_time_ms=end_ms,
+            page_token=token,
+        )
+        rows.extend((point.dimensions, point.values) for point in page)
+        if not (token := page.token):
+            return rows
+
+
 # --- what the tracking server says of a stored trace only in its metadata ---------------
 
 

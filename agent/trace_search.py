@@ -56,14 +56,23 @@ def when(value: str, now: dt.datetime) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def filter_string(search: Search, now: dt.datetime) -> str:
-    """The MLflow filter for `search`, from validated parts only."""
-    until = search.until or now
-    since = search.since or until - DEFAULT_WINDOW
+def window(
+    since: dt.datetime | None, until: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """The times a search covers: `until` (default now) back to `since` (default 7 days
+    before), at most MAX_WINDOW; BadSearch if they cannot make one."""
+    until = until or now
+    since = since or until - DEFAULT_WINDOW
     if since >= until:
         raise BadSearch("since must be before until")
     if until - since > MAX_WINDOW:
         raise BadSearch(f"the window is at most {MAX_WINDOW.days} days: narrow since/until")
+    return since, until
+
+
+def filter_string(search: Search, now: dt.datetime) -> str:
+    """The MLflow filter for `search`, from validated parts only."""
+    since, until = window(search.since, search.until, now)
     parts = [
         f"trace.timestamp_ms >= {int(since.timestamp() * 1000)}",
         f"trace.timestamp_ms < {int(until.timestamp() * 1000)}",

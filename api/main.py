@@ -21,7 +21,18 @@ from agent.versions import APP_VERSION
 from agent.writer import ArticleWriter
 from api import auth, errors, middleware, ratelimits
 from api.middleware import AccessLog, BodyLimit, SecurityHeaders
-from api.routes import debug, feedback, health, page, prompts, runs, sessions, traces, write
+from api.routes import (
+    analytics,
+    debug,
+    feedback,
+    health,
+    page,
+    prompts,
+    runs,
+    sessions,
+    traces,
+    write,
+)
 from api.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
@@ -109,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # routes count against the caller's rate limit.
     app.include_router(health.router)
     app.include_router(page.router)
-    keyed = [write, feedback, sessions, runs, traces, prompts]
+    keyed = [write, feedback, sessions, runs, traces, analytics, prompts]
     admitted = [Depends(auth.caller), Depends(ratelimits.admitted)]
     for routes in keyed + ([debug] if settings.runtime_stats_enabled else []):
         app.include_router(routes.router, dependencies=admitted, responses=ADMISSION)

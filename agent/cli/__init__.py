@@ -5,6 +5,7 @@ writer write "Coral reefs" --session S --user U  the same, kept as a turn of ses
 writer revise S "make it shorter" [--user U]   a later turn: the session's article changed
 writer session S [--user U]                    a session's turns and current article
 writer traces [--user U] [--status ERROR] [--since 1h] [--text T]   this app's traces
+writer tools [--since 1d]                      per tool, node and article: calls, errors, times
 writer serve                                   the API (uvicorn)
 writer keys new NAME                           an API key for NAME, and its API_KEYS entry
 writer up                                      MLflow server + prompts sync + API: `make run`

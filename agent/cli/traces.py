@@ -1,4 +1,5 @@
-"""`writer traces`: this app's traces as a table, as GET /traces finds them."""
+"""`writer traces`: this app's traces as a table, as GET /traces finds them; `writer tools`: how
+the agent spends its time per tool, node and article, as GET /analytics/tools reports it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     show.add_argument("--limit", type=int, default=20, help="at most 100")
     show.add_argument("--json", action="store_true", help="print them as GET /traces does")
 
+    tools = commands.add_parser("tools", help="per tool, node and article: calls, errors, times")
+    tools.add_argument("--since", help="15m, 1h, 7d ago, or an ISO 8601 time (default: 7d)")
+    tools.add_argument("--until", help="the same; default: now")
+    tools.add_argument("--json", action="store_true", help="print it as GET /analytics/tools does")
+
     def run(args: argparse.Namespace, settings: Settings) -> int:
         for name in ("user", "session"):
             value = getattr(args, name)
@@ -34,11 +40,21 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
             show.error("--limit: 1 to 100")
         return _show(args, settings)
 
-    return {"traces": run}
+    return {"traces": run, "tools": _tools}
+
+
+def _experiment(settings: Settings) -> str | None:
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment_name)
+    if experiment is None:
+        print(f"no experiment {settings.mlflow_experiment_name!r} yet", file=sys.stderr)
+        return None
+    return str(experiment.experiment_id)
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    import mlflow
     from mlflow import MlflowClient
 
     from agent import trace_search
@@ -58,13 +74,10 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     except trace_search.BadSearch as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment_name)
-    if experiment is None:
-        print(f"no experiment {settings.mlflow_experiment_name!r} yet", file=sys.stderr)
+    if (experiment_id := _experiment(settings)) is None:
         return 1
     client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
-    found, _ = trace_search.search(client, experiment.experiment_id, wanted, now)
+    found, _ = trace_search.search(client, experiment_id, wanted, now)
     rows = [trace_search.summary(trace) for trace in found]
     if args.json:
         print(json.dumps(rows))
@@ -76,4 +89,50 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
             f"{row['duration_ms'] or 0:>7} {row['tokens'] or 0:>7}  "
             f"{row['topic']} -> {row['title']}   {row['trace_id']}"
         )
+    return 0
+
+
+def _tools(args: argparse.Namespace, settings: Settings) -> int:
+    from agent import analytics, trace_search
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        since, until = trace_search.window(
+            trace_search.when(args.since, now) if args.since else None,
+            trace_search.when(args.until, now) if args.until else None,
+            now,
+        )
+    except trace_search.BadSearch as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if (experiment_id := _experiment(settings)) is None:
+        return 1
+    window = analytics.Window(settings.mlflow_tracking_uri, experiment_id, since, until)
+    report = analytics.report(window)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['since']} to {report['until']}\n")
+    print(f"{'tool':<18} {'calls':>6} {'err %':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for tool in report["tools"]:
+        print(
+            f"{tool['tool']:<18} {tool['calls']:>6} {tool['error_rate']:>7.1%} "
+            f"{tool['p50_ms']:>8} {tool['p95_ms']:>8}"
+        )
+    print(f"\n{'node':<18} {'runs':>6} {'p50 ms':>8} {'p95 ms':>8} {'time':>6}")
+    for node in report["nodes"]:
+        share = node["share_of_time"]
+        print(
+            f"{node['node']:<18} {node['runs']:>6} {node['p50_ms']:>8} {node['p95_ms']:>8} "
+            f"{'-' if share is None else f'{share:.0%}':>6}"
+        )
+    articles = report["articles"]
+    print(f"\n{articles['count']} articles", end="")
+    if articles["count"]:
+        print(
+            f": tokens p50 {articles['tokens_p50']}, p95 {articles['tokens_p95']}; "
+            f"ms p50 {articles['duration_ms_p50']}, p95 {articles['duration_ms_p95']}",
+            end="",
+        )
+    print()
     return 0

@@ -127,6 +127,28 @@ def test_a_held_remote_trace_is_taken_whole_and_stored_under_the_callers_id(
     }
 
 
+def test_mlflow_computes_trace_metrics_over_stored_spans(traced: None) -> None:
+    with mlflow.start_span("root") as root:
+        for _ in range(3):
+            with mlflow.start_span("search", span_type="TOOL"):
+                pass
+    mlflow.flush_trace_async_logging()
+    experiment = mlflow.MlflowClient().get_trace(root.trace_id).info.experiment_id
+    rows = internals.trace_metrics(
+        mlflow.get_tracking_uri(),
+        experiment,
+        "SPANS",
+        "latency",
+        ["P50", "MAX"],
+        ["span_name"],
+        ["span.type = 'TOOL'"],
+        0,
+        root.end_time_ns // 1_000_000 + 1,
+    )
+    assert [dims for dims, _ in rows] == [{"span_name": "search"}]
+    assert set(rows[0][1]) == {"P50.0", "MAX"}
+
+
 def test_a_stored_trace_says_it_is_finalized_and_how_many_spans_it_was_sent_with(
     traced: None,
 ) -> None:

@@ -1,0 +1,79 @@
+"""GET /analytics/tools: how the agent spends its time, per tool, node and article, from MLflow's
+trace metrics over a window (`agent.analytics`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from mlflow.exceptions import MlflowException
+from pydantic import BaseModel, Field
+
+from agent import analytics, trace_search
+from api.deps import SettingsDep, TrackingDep
+from api.errors import BadParameter
+from api.routes.traces import ERRORS
+
+router = APIRouter(tags=["traces"])
+
+
+class ToolStats(BaseModel):
+    tool: str
+    calls: int
+    errors: int = Field(description="Calls whose span ended in ERROR.")
+    error_rate: float
+    p50_ms: float
+    p95_ms: float
+
+
+class NodeStats(BaseModel):
+    node: str
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    share_of_time: float | None = Field(
+        description="The node's total time over the total of the window's runs (root spans)."
+    )
+
+
+class ArticleStats(BaseModel):
+    count: int = Field(description="Traces whose outcome is an article.")
+    tokens_p50: float | None = None
+    tokens_p95: float | None = None
+    duration_ms_p50: float | None = None
+    duration_ms_p95: float | None = None
+
+
+class ToolAnalytics(BaseModel):
+    since: str
+    until: str
+    tools: list[ToolStats] = Field(description="Most called first.")
+    nodes: list[NodeStats] = Field(description="In the graph's order.")
+    articles: ArticleStats
+
+
+@router.get("/analytics/tools", response_model=ToolAnalytics, responses=ERRORS)
+async def tool_analytics(
+    tracking: TrackingDep,
+    settings: SettingsDep,
+    since: Annotated[str | None, Query(max_length=40, description="15m, 1h, 7d or ISO")] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
+) -> ToolAnalytics:
+    """Per tool: calls, error rate, p50 and p95 duration. Per graph node: runs, p50 and p95, and
+    its share of the runs' time. Per article: tokens and duration, p50 and p95. Over `since` to
+    `until` (the last 7 days by default, at most 31), computed by the tracking server."""
+    now = dt.datetime.now(dt.UTC)
+    try:
+        start, end = trace_search.window(
+            trace_search.when(since, now) if since else None,
+            trace_search.when(until, now) if until else None,
+            now,
+        )
+    except trace_search.BadSearch as exc:
+        raise BadParameter(str(exc)) from None
+    if not await tracking.check() or tracking.experiment_id is None:
+        raise MlflowException("the tracking server is unreachable")
+    window = analytics.Window(settings.mlflow_tracking_uri, tracking.experiment_id, start, end)
+    return ToolAnalytics(**await asyncio.to_thread(analytics.report, window))
