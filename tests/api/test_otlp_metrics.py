@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
+from agent.metrics import SPAN_DURATION_LABELS
 from tests.servers import Server, free_port, start_traced_api
 
 
@@ -91,8 +92,13 @@ def test_span_durations_and_the_apps_counters_reach_the_receiver(
     measured_api: Server, receiver: tuple[str, Receiver]
 ) -> None:
     _, got = receiver
-    written = httpx.post(f"{measured_api.url}/write", json={"topic": "Coral reefs"}, timeout=120)
-    assert written.status_code == 200, written.text
+    sessions = []
+    for user in ("ada-lovelace", "grace-hopper"):  # two users, two sessions
+        written = httpx.post(
+            f"{measured_api.url}/write", json={"topic": "Coral reefs", "user_id": user}, timeout=120
+        )
+        assert written.status_code == 200, written.text
+        sessions.append(written.json()["session_id"])
     refused = httpx.post(
         f"{measured_api.url}/write", json={"topic": "Medieval castle architecture"}, timeout=60
     )
@@ -116,3 +122,10 @@ def test_span_durations_and_the_apps_counters_reach_the_receiver(
     assert {"AGENT", "CHAT_MODEL", "TOOL"} <= span_types
     roots = [a for a, _ in durations if a["root"]]
     assert roots and all(a["span_type"] == "AGENT" for a in roots)
+    assert {a.get("tags.outcome") for a in roots} >= {"article", "no_sources"}
+    # Only labels with a bounded set of values: a user or a session would make a new series
+    # each, kept and sent again in every export.
+    labels = {key for a, _ in durations for key in a}
+    assert labels <= SPAN_DURATION_LABELS and "metadata.llm.model" in labels
+    values = {str(value) for a, _ in durations for value in a.values()}
+    assert not values & {"ada-lovelace", "grace-hopper", *sessions}
