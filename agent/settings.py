@@ -254,6 +254,21 @@ class Settings(BaseSettings):
     mlflow_data_dir: Path = Field(
         Path(".mlflow"), description="`writer up`: the tracking server's sqlite file and artifacts."
     )
+    mlflow_backend_store_uri: str | None = Field(
+        None,
+        description="`writer up`: a database for the tracking server's data instead of sqlite "
+        "in MLFLOW_DATA_DIR (`postgresql://user:password@host:port/db`, created beforehand); "
+        "the server then serves the artifacts too.",
+    )
+    mlflow_artifacts_destination: str | None = Field(
+        None,
+        description="`writer up` with a database: where the served artifacts are kept, a folder "
+        "or `s3://bucket/path` (S3-compatible: MLFLOW_S3_ENDPOINT_URL and AWS_ACCESS_KEY_ID / "
+        "AWS_SECRET_ACCESS_KEY in the environment); unset: MLFLOW_DATA_DIR/artifacts.",
+    )
+    mlflow_server_workers: int = Field(
+        1, ge=1, le=16, description="`writer up`: the tracking server's worker processes."
+    )
 
     @field_validator("checkpoint_url")
     @classmethod
@@ -398,7 +413,7 @@ class Settings(BaseSettings):
         # A password in a database's URL.
         passwords = [
             password
-            for url in (self.checkpoint_url, self.rate_limit_url)
+            for url in (self.checkpoint_url, self.rate_limit_url, self.mlflow_backend_store_uri)
             if url and (password := urlsplit(url).password)
         ]
         found = ([key] if key else []) + [

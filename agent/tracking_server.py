@@ -1,4 +1,5 @@
-"""Starting a local MLflow tracking server (sqlite backend, local artifacts, loopback only)."""
+"""Starting an MLflow tracking server: sqlite and local artifacts in a data folder by default,
+or a database (PostgreSQL) with the artifacts served by the server itself."""
 
 from __future__ import annotations
 
@@ -24,22 +25,36 @@ def start(
     catalog_uri: str = "",
     workers: int = 1,
     env: Mapping[str, str] | None = None,
+    backend: str | None = None,
+    artifacts: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """`jobs=False` skips MLflow's job runner (scheduled scorers), which costs a few CPU-seconds
     at start; tests that need no scorers start faster without it. `catalog_uri` is where the
     server looks up model prices to cost traces: empty means MLflow's bundled table, offline.
     `workers` is the server's worker processes (benchmarks compare 1 and 2). `env` adds or
     overrides environment variables of the server (and of its job runner) only, e.g. MLflow
-    server settings a test needs."""
+    server settings a test needs.
+
+    `backend` is a database URL (`postgresql://user:password@host:port/db`, the database
+    created beforehand) for the server's data instead of sqlite in `data_dir`; the server then
+    serves the artifacts too (`--serve-artifacts`), kept at `artifacts` (a folder or an
+    `s3://bucket/path` URL; default `data_dir/artifacts`), so clients need no access of their
+    own to the store."""
     data_dir.mkdir(parents=True, exist_ok=True)
     mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    local_artifacts = (data_dir / "artifacts").resolve().as_uri()
+    if backend is None:
+        store = ["--backend-store-uri", f"sqlite:///{(data_dir / 'mlflow.db').resolve()}"]
+        store += ["--default-artifact-root", local_artifacts]
+    else:
+        # The URL goes by environment (MLflow's own variable for it), not the command line,
+        # where any user of the machine could read its password.
+        env = {**(env or {}), "MLFLOW_BACKEND_STORE_URI": database_url(backend)}
+        store = ["--serve-artifacts", "--artifacts-destination", artifacts or local_artifacts]
     command = [
         mlflow,
         "server",
-        "--backend-store-uri",
-        f"sqlite:///{(data_dir / 'mlflow.db').resolve()}",
-        "--default-artifact-root",
-        (data_dir / "artifacts").resolve().as_uri(),
+        *store,
         "--host",
         host,
         "--port",
@@ -58,6 +73,15 @@ def start(
     return subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
+
+
+def database_url(url: str) -> str:
+    """The URL as SQLAlchemy needs it for the PostgreSQL driver the app ships (psycopg 3):
+    `postgresql://` alone would ask for psycopg2, which it does not."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:

@@ -38,8 +38,10 @@ __all__ = [
     "wait_for_trace",
 ]
 
-# The MLflow server process `apis` started, by URL: benchmarks read its CPU time.
+# The MLflow server process `apis` started, by URL: benchmarks read its CPU time; and where
+# it keeps its data.
 _tracking_servers: dict[str, subprocess.Popen[bytes]] = {}
+_stores: dict[str, Path | str] = {}
 
 
 def experiment_name(config: str) -> str:
@@ -47,9 +49,10 @@ def experiment_name(config: str) -> str:
     return f"bench-{config}"
 
 
-def tracking_db(api: Server) -> Path:
-    """The MLflow server's sqlite file: `apis` keeps it beside the APIs' logs."""
-    return api.log.parent / "mlflow" / "mlflow.db"
+def tracking_db(mlflow_url: str) -> Path | str:
+    """Where the MLflow server `apis` started keeps its data: its sqlite file, or the URL of
+    its PostgreSQL database."""
+    return _stores[mlflow_url]
 
 
 def tracking_server_pid(mlflow_url: str) -> int:
@@ -102,14 +105,37 @@ def machine_busy_seconds() -> float:
 
 @contextlib.contextmanager
 def apis(
-    configs: dict[str, dict[str, str]], *, mlflow_workers: int = 1
+    configs: dict[str, dict[str, str]], *, mlflow_workers: int = 1, postgres: bool = False
 ) -> Iterator[tuple[str, dict[str, Server]]]:
-    """An MLflow server and one API per named configuration (settings as environment)."""
+    """An MLflow server and one API per named configuration (settings as environment). With
+    `postgres`, the server keeps its data in a PostgreSQL server started for the run (Debian's
+    `postgresql` package) and serves its artifacts, as a team runs it."""
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(_database()) if postgres else None
+        yield stack.enter_context(_apis(configs, mlflow_workers, backend))
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[str]:
+    from tests.on_postgres.conftest import database
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield database(url, "mlflow_bench")
+
+
+@contextlib.contextmanager
+def _apis(
+    configs: dict[str, dict[str, str]], mlflow_workers: int, backend: str | None
+) -> Iterator[tuple[str, dict[str, Server]]]:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
-    server = tracking_server.start(port, work / "mlflow", jobs=False, workers=mlflow_workers)
+    server = tracking_server.start(
+        port, work / "mlflow", jobs=False, workers=mlflow_workers, backend=backend
+    )
     mlflow_url = f"http://127.0.0.1:{port}"
     _tracking_servers[mlflow_url] = server
+    _stores[mlflow_url] = backend or work / "mlflow" / "mlflow.db"
     started: dict[str, Server] = {}
     try:
         tracking_server.wait_until_healthy(mlflow_url, server, timeout_s=120)
@@ -120,4 +146,4 @@ def apis(
         for api in started.values():
             api.stop()
         tracking_server.stop(server)
-        del _tracking_servers[mlflow_url]
+        del _tracking_servers[mlflow_url], _stores[mlflow_url]

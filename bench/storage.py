@@ -53,16 +53,27 @@ def wait_until_stored(
         time.sleep(2)
 
 
-def stored_span_counts(db: Path, trace_ids: list[str]) -> dict[str, int]:
-    """Spans the server's sqlite store holds per trace (read-only; the server keeps writing)."""
+def stored_span_counts(db: Path | str, trace_ids: list[str]) -> dict[str, int]:
+    """Spans the server's store holds per trace, read from its sqlite file (read-only; the
+    server keeps writing) or its PostgreSQL database (a URL)."""
+    query = "SELECT trace_id, COUNT(*) FROM spans WHERE trace_id IN ({}) GROUP BY 1"
     counts: dict[str, int] = {}
+    if isinstance(db, str):
+        import psycopg
+
+        with psycopg.connect(db) as pg:
+            for chunk in _chunks(trace_ids):
+                marks = ",".join(["%s"] * len(chunk))
+                counts.update(pg.execute(query.format(marks), chunk).fetchall())
+        return counts
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        for i in range(0, len(trace_ids), 500):
-            chunk = trace_ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT trace_id, COUNT(*) FROM spans WHERE trace_id IN ({marks}) GROUP BY 1"
-            counts.update(conn.execute(query, chunk).fetchall())
+        for chunk in _chunks(trace_ids):
+            counts.update(conn.execute(query.format(",".join("?" * len(chunk))), chunk).fetchall())
     return counts
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def log_markers(api: Server) -> Counter[str]:

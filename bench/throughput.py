@@ -1,6 +1,7 @@
 """Sustained articles per second with tracing on and off, and whether every trace was stored.
 
     uv run python -m bench.throughput [--concurrency 8 32] [--duration 60] [--mlflow-workers 1]
+        [--postgres]
         [--setting OFFLINE_FIRST_TOKEN_MS=300 --setting OFFLINE_TOKEN_DELAY_MS=20 ...]
         [--traced-setting MLFLOW_TRACE_QUEUE_SIZE=100 ...]
 
@@ -114,7 +115,7 @@ def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) 
     ids = list(dict.fromkeys(phase.trace_ids))
     present = [t for t in ids if t in infos]
     done = [t for t in present if finalized(infos[t])]
-    spans = stored_span_counts(tracking_db(api), present)
+    spans = stored_span_counts(tracking_db(mlflow_url), present)
     whole = [t for t in done if spans.get(t, 0) == internals.recorded_span_count(infos[t])]
     lost = len(ids) - len(whole)
     print(
@@ -153,6 +154,11 @@ def main() -> None:
         "--mlflow-workers", type=int, default=1, help="the tracking server's worker processes"
     )
     parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="the tracking server on a PostgreSQL database (Debian's postgresql package)",
+    )
+    parser.add_argument(
         "--setting",
         action="append",
         default=[],
@@ -171,7 +177,10 @@ def main() -> None:
     extra = dict(setting.split("=", 1) for setting in args.traced_setting)
     both = {**COMMON, **dict(setting.split("=", 1) for setting in args.setting)}
     configs = {"untraced": {**both, "TRACING_ENABLED": "false"}, "traced": {**both, **extra}}
-    with apis(configs, mlflow_workers=args.mlflow_workers) as (mlflow_url, servers):
+    with apis(configs, mlflow_workers=args.mlflow_workers, postgres=args.postgres) as (
+        mlflow_url,
+        servers,
+    ):
         for api in servers.values():
             warm_up(api)
         order = list(servers)
@@ -180,6 +189,7 @@ def main() -> None:
             print(
                 f"concurrency {concurrency}, {args.duration:.0f} s per configuration, "
                 f"MLflow server workers {args.mlflow_workers}"
+                + (" on PostgreSQL" if args.postgres else "")
                 + (f", both APIs {args.setting}" if args.setting else "")
                 + (f", traced API also {extra}" if extra else ""),
                 flush=True,

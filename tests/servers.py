@@ -345,12 +345,15 @@ def start_traced_apis(
 
 @contextlib.contextmanager
 def gateway_server(
-    work: Path, *, jobs: bool, env: dict[str, str] | None = None
+    work: Path, *, jobs: bool, env: dict[str, str] | None = None, backend: str | None = None
 ) -> Iterator[tuple[str, Server]]:
     """A tracking server whose AI Gateway may call loopback providers, and the offline model
-    on its own port to be one: (the server's URL, the model). Both stop on exit."""
+    on its own port to be one: (the server's URL, the model). Both stop on exit. `backend`: a
+    database for the server instead of sqlite."""
     port = free_port()
-    process = tracking_server.start(port, work / "mlflow", jobs=jobs, env=env or GATEWAY_SERVER_ENV)
+    process = tracking_server.start(
+        port, work / "mlflow", jobs=jobs, env=env or GATEWAY_SERVER_ENV, backend=backend
+    )
     url = f"http://127.0.0.1:{port}"
     model = None
     try:

@@ -15,7 +15,17 @@ from agent.settings import Settings
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
-    commands.add_parser("up", help="start an MLflow server and the API (MLFLOW_PORT, API_PORT)")
+    up = commands.add_parser("up", help="start an MLflow server and the API (`make run`)")
+    up.add_argument(
+        "--backend",
+        help="the server's database, e.g. postgresql://user:pw@host:5432/mlflow "
+        "(default: MLFLOW_BACKEND_STORE_URI, else sqlite in MLFLOW_DATA_DIR)",
+    )
+    up.add_argument(
+        "--artifacts",
+        help="with --backend: where served artifacts go, a folder or s3://bucket/path "
+        "(default: MLFLOW_ARTIFACTS_DESTINATION, else MLFLOW_DATA_DIR/artifacts)",
+    )
     offline = commands.add_parser("offline-model", help="serve the offline model over HTTP")
     offline.add_argument("--port", type=int, default=8100)
     offline.add_argument("--host", default="127.0.0.1")
@@ -30,7 +40,15 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
 
     return {
         "serve": serve,
-        "up": lambda args, settings: _up(settings),
+        "up": lambda args, settings: _up(
+            settings.model_copy(
+                update={
+                    "mlflow_backend_store_uri": args.backend or settings.mlflow_backend_store_uri,
+                    "mlflow_artifacts_destination": args.artifacts
+                    or settings.mlflow_artifacts_destination,
+                }
+            )
+        ),
         "offline-model": offline_model,
     }
 
@@ -69,12 +87,17 @@ def _up(settings: Settings) -> int:
     # uvicorn re-raises the SIGTERM it shut down on; as an interrupt it lets `finally` below
     # stop the MLflow server too, instead of leaving it running.
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"Starting MLflow at {mlflow_url} (data in {settings.mlflow_data_dir}/)...", flush=True)
+    backend = settings.mlflow_backend_store_uri
+    where = "a database" if backend else f"{settings.mlflow_data_dir}/"
+    print(f"Starting MLflow at {mlflow_url} (data in {where})...", flush=True)
     server = tracking_server.start(
         settings.mlflow_port,
         settings.mlflow_data_dir,
         host,
         catalog_uri=settings.mlflow_model_catalog_uri,
+        workers=settings.mlflow_server_workers,
+        backend=backend,
+        artifacts=settings.mlflow_artifacts_destination,
     )
     try:
         tracking_server.wait_until_healthy(mlflow_url, server)

@@ -10,10 +10,12 @@ endpoint (`gateway/<endpoint>`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -63,9 +65,16 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    work = tmp_path_factory.mktemp("gateway")
+    with serving_gateway(tmp_path_factory.mktemp("gateway")) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serving_gateway(work: Path, backend: str | None = None) -> Iterator[Gateway]:
+    """A gateway server (sqlite, or the `backend` database) with the tests' endpoints, and an
+    API per endpoint."""
     apis: list[Server] = []
-    with gateway_server(work, jobs=False, env=SERVER_ENV) as (url, model):
+    with gateway_server(work, jobs=False, env=SERVER_ENV, backend=backend) as (url, model):
         try:
             endpoints = {
                 ENDPOINT: create_gateway_endpoint(url, ENDPOINT, model, PRICED_MODEL),

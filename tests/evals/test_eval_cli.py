@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import pytest
 
 from tests.servers import writer_cli
 
@@ -17,8 +18,15 @@ def comparison(stdout: str) -> dict[str, list[str]]:
     return {row.split()[0]: row.split()[1:] for row in table.splitlines() if "/" in row}
 
 
-def test_eval_logs_a_run_and_gates_on_thresholds(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path}/eval.db"
+@pytest.fixture
+def eval_store(tmp_path: Path) -> str:
+    """Where the evaluation logs: a sqlite file of its own (tests/on_postgres: a tracking
+    server on PostgreSQL)."""
+    return f"sqlite:///{tmp_path}/eval.db"
+
+
+def test_eval_logs_a_run_and_gates_on_thresholds(tmp_path: Path, eval_store: str) -> None:
+    store = eval_store
     # The CLI's mechanics on three topics; the real bars are for the whole set (`make eval`):
     # three topics are too few for the share-of-articles bars such as structure.
     bars = tmp_path / "bars.yaml"
