@@ -85,8 +85,9 @@ def test_a_password_in_a_database_url_is_a_secret() -> None:
         _env_file=None,
         checkpoint_url="postgresql://writer:pg-pass-0123@db:5432/sessions",
         rate_limit_url="redis://:redis-pass-0123@cache:6379/0",
+        mlflow_backend_store_uri="postgresql://mlflow:mlflow-pass-0123@db:5432/mlflow",
     )
-    assert settings.secrets() == ["pg-pass-0123", "redis-pass-0123"]
+    assert settings.secrets() == ["pg-pass-0123", "redis-pass-0123", "mlflow-pass-0123"]
 
 
 def test_the_rate_limit_store_must_be_a_redis() -> None:
