@@ -83,8 +83,9 @@ def configure(log_format: Literal["text", "json"], level: str, secrets: list[str
     if log_format == "json":
         handler.setFormatter(
             JsonFormatter(
-                ["levelname", "name", "message", *FIELDS],
-                rename_fields={"levelname": "level", "name": "logger"},
+                ["levelname", "name", "message", *FIELDS, "process"],
+                # `pid`: which worker process said it, when API_WORKERS runs several.
+                rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
                 timestamp="time",  # ISO 8601, UTC
             )
         )

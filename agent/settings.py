@@ -231,6 +231,13 @@ class Settings(BaseSettings):
         "changes, so a key removed from it is revoked without a restart.",
     )
     api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description="`writer serve` / `writer up`: API worker processes on the one port "
+        "(uvicorn's), each tracing on its own; limits and caches are per worker.",
+    )
     cors_origins: str | None = Field(
         None,
         description="Web origins whose pages may call the API from a browser, comma-separated "

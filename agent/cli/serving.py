@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
@@ -14,7 +15,8 @@ from agent.settings import Settings
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
-    commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
+    serve = commands.add_parser("serve", help="serve the API (API_HOST, API_PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: API_WORKERS)")
     up = commands.add_parser("up", help="start an MLflow server and the API (`make run`)")
     up.add_argument(
         "--backend",
@@ -30,7 +32,11 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     offline.add_argument("--port", type=int, default=8100)
     offline.add_argument("--host", default="127.0.0.1")
 
-    def serve(args: argparse.Namespace, settings: Settings) -> int:
+    def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+        if args.workers is not None:
+            if not 1 <= args.workers <= 32:
+                serve.error("--workers: 1 to 32")
+            settings = settings.model_copy(update={"api_workers": args.workers})
         _serve(settings)
         return 0
 
@@ -39,7 +45,7 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
         return 0
 
     return {
-        "serve": serve,
+        "serve": run_serve,
         "up": lambda args, settings: _up(
             settings.model_copy(
                 update={
@@ -53,20 +59,29 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
     }
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, environment: dict[str, str] | None = None) -> None:
+    """The API under uvicorn: in this process, or in API_WORKERS processes on one port, each of
+    which builds the app from the environment (`environment`: settings the caller changed)."""
     import uvicorn
 
+    from agent import logs
     from api.main import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
+    options: dict[str, Any] = {
+        "host": settings.api_host,
+        "port": settings.api_port,
         # On SIGTERM, requests in flight get this long to finish before they are cancelled
-        # (their traces then say so); queued traces are written after either way.
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        log_config=None,  # the app's own (agent.logs: LOG_FORMAT), uvicorn's lines included
-    )
+        # (their traces then say so); queued traces are written after either way. With
+        # workers, uvicorn passes the SIGTERM on to each, and each drains its own.
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+        "log_config": None,  # the app's own (agent.logs: LOG_FORMAT), uvicorn's lines included
+    }
+    if settings.api_workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ.update(environment or {})
+    logs.configure(settings.log_format, settings.log_level, settings.secrets())  # the parent's
+    uvicorn.run("api.main:create_app", factory=True, workers=settings.api_workers, **options)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -124,7 +139,10 @@ def _up(settings: Settings) -> int:
             '-d \'{"topic": "How honeybees pollinate crops"}\'\n',
             flush=True,
         )
-        _serve(api_settings)
+        # API workers are processes of their own, which read their settings from the
+        # environment: the same changes, there.
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)
+        _serve(api_settings, {"MLFLOW_TRACKING_URI": mlflow_url, "API_HOST": host})
     except KeyboardInterrupt:
         pass
     finally:
