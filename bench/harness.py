@@ -86,12 +86,18 @@ def cpu_seconds(pid: int) -> float:
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """CPU time so far of a process's main thread: under uvicorn, the event loop. The rest of
-    the process's time is its other threads' (MLflow's exporter, `asyncio.to_thread`).
+    the process's time is its other threads' (MLflow's exporter, `asyncio.to_thread`). With
+    uvicorn's workers, the event loops are the workers' main threads, and each counts.
 
     psutil's `Process.threads()` gives each thread's user and system time; the main thread's
     id is the process's pid."""
-    main = next(t for t in psutil.Process(pid).threads() if t.id == pid)
-    return main.user_time + main.system_time
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            main = next(t for t in process.threads() if t.id == process.pid)
+            total += main.user_time + main.system_time
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -129,6 +135,21 @@ def _apis(
     configs: dict[str, dict[str, str]], mlflow_workers: int, backend: str | None
 ) -> Iterator[tuple[str, dict[str, Server]]]:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
+    with tracking(work, mlflow_workers, backend) as mlflow_url:
+        started: dict[str, Server] = {}
+        try:
+            for name, env in configs.items():
+                started[name] = start_traced_api(work, mlflow_url, experiment_name(name), **env)
+            yield mlflow_url, started
+        finally:
+            for api in started.values():
+                api.stop()
+
+
+@contextlib.contextmanager
+def tracking(work: Path, mlflow_workers: int = 1, backend: str | None = None) -> Iterator[str]:
+    """An MLflow server for a benchmark, on sqlite in `work` or on the `backend` database,
+    known to `tracking_server_pid` and `tracking_db` while it runs."""
     port = free_port()
     server = tracking_server.start(
         port, work / "mlflow", jobs=False, workers=mlflow_workers, backend=backend
@@ -136,14 +157,16 @@ def _apis(
     mlflow_url = f"http://127.0.0.1:{port}"
     _tracking_servers[mlflow_url] = server
     _stores[mlflow_url] = backend or work / "mlflow" / "mlflow.db"
-    started: dict[str, Server] = {}
     try:
-        tracking_server.wait_until_healthy(mlflow_url, server, timeout_s=120)
-        for name, env in configs.items():
-            started[name] = start_traced_api(work, mlflow_url, experiment_name(name), **env)
-        yield mlflow_url, started
+        tracking_server.wait_until_healthy(mlflow_url, server, timeout_s=180)
+        yield mlflow_url
     finally:
-        for api in started.values():
-            api.stop()
         tracking_server.stop(server)
         del _tracking_servers[mlflow_url], _stores[mlflow_url]
+
+
+@contextlib.contextmanager
+def start_postgres_mlflow(work: Path) -> Iterator[tuple[str, int]]:
+    """A PostgreSQL server and an MLflow server on it: the MLflow URL and its pid."""
+    with _database() as backend, tracking(work, backend=backend) as mlflow_url:
+        yield mlflow_url, tracking_server_pid(mlflow_url)

@@ -55,12 +55,13 @@ def report_phase(phase: Phase) -> None:
     )
 
 
-def report_ratios(traced: Phase, untraced: Phase) -> None:
-    """Traced against untraced, same run: throughput, median and p95 latency, API CPU."""
+def report_ratios(traced: Phase, untraced: Phase, label: str = "traced/untraced") -> None:
+    """Traced against untraced (or any phase against a baseline, named by `label`), same run:
+    throughput, median and p95 latency, API CPU."""
     t, u = traced.latencies_ms, untraced.latencies_ms
     cpu = [p.cpu["API"] * 1000 / max(len(p.latencies_ms), 1) for p in (traced, untraced)]
     print(
-        f"   traced/untraced: throughput {traced.rate / untraced.rate:.2f}, median latency "
+        f"   {label}: throughput {traced.rate / untraced.rate:.2f}, median latency "
         f"{statistics.median(t) / statistics.median(u):.3f}x, p95 {p95(t) / p95(u):.3f}x, "
         f"API CPU per article {cpu[0]:.0f} vs {cpu[1]:.0f} ms\n",
         flush=True,

@@ -48,39 +48,53 @@ from bench.write_latency import TOPICS
 COMMON = {"MAX_CONCURRENT_WRITES": "64", "RUNTIME_STATS_ENABLED": "true"}
 
 
-def cpu_snapshot(api: Server, mlflow_pid: int) -> dict[str, float]:
-    """CPU seconds so far of each party. The machine is shared: what nobody here used is
-    other processes' load, printed so a phase that ran beside it can be recognised."""
+def cpu_snapshot(apis: list[Server], mlflow_pid: int) -> dict[str, float]:
+    """CPU seconds so far of each party (the API: every process serving the load). The machine
+    is shared: what nobody here used is other processes' load, printed so a phase that ran
+    beside it can be recognised."""
     times = os.times()
     return {
-        "API": cpu_seconds(api.process.pid),
-        "event loop": main_thread_cpu_seconds(api.process.pid),
+        "API": sum(cpu_seconds(api.process.pid) for api in apis),
+        "event loop": sum(main_thread_cpu_seconds(api.process.pid) for api in apis),
         "MLflow server": cpu_seconds(mlflow_pid),
         "this client": times.user + times.system,
         "machine": machine_busy_seconds(),
     }
 
 
-async def run_load(api: Server, mlflow_pid: int, phase: Phase, duration_s: float) -> None:
-    """`phase.concurrency` clients each loop POST /write until the duration is over.
+async def run_load(
+    api: Server | list[Server],
+    mlflow_pid: int,
+    phase: Phase,
+    duration_s: float,
+    keepalive: bool = True,
+) -> None:
+    """`phase.concurrency` clients each loop POST /write until the duration is over; with
+    several APIs (replicas), client n posts to the n-th, round the list, as a balancer would.
 
     Requests in flight at the deadline finish and count: cancelling them would leave the
     server cancelling runs, which is a different workload; the phase's time runs to the
-    last response instead.
+    last response instead. Without `keepalive`, each request is a connection of its own, so
+    uvicorn's workers, which share one listening socket, each take their share of them.
     """
-    limits = httpx.Limits(max_connections=phase.concurrency + 4)
+    targets = api if isinstance(api, list) else [api]
+    limits = httpx.Limits(
+        max_connections=phase.concurrency + 4,
+        max_keepalive_connections=None if keepalive else 0,
+    )
     timeout = httpx.Timeout(300)  # far above any article at these concurrencies
-    async with httpx.AsyncClient(base_url=api.url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         started = time.perf_counter()
         deadline = started + duration_s
 
         async def client_loop(n: int) -> None:
+            url = f"{targets[n % len(targets)].url}/write"
             while time.perf_counter() < deadline:
                 body = {"topic": TOPICS[n % len(TOPICS)]}
                 n += phase.concurrency
                 sent = time.perf_counter()
                 try:
-                    answer = await client.post("/write", json=body)
+                    answer = await client.post(url, json=body)
                 except httpx.HTTPError as exc:
                     phase.failures[type(exc).__name__] += 1
                     continue
@@ -92,11 +106,11 @@ async def run_load(api: Server, mlflow_pid: int, phase: Phase, duration_s: float
                     phase.trace_ids.append(trace_id)
 
         phase.started_ms = int(time.time() * 1000)
-        before = cpu_snapshot(api, mlflow_pid)
+        before = cpu_snapshot(targets, mlflow_pid)
         phase.mlflow_cpu_at_start = before["MLflow server"]
         await asyncio.gather(*(client_loop(n) for n in range(phase.concurrency)))
         phase.seconds = time.perf_counter() - started
-        after = cpu_snapshot(api, mlflow_pid)
+        after = cpu_snapshot(targets, mlflow_pid)
         phase.cpu = {key: after[key] - before[key] for key in before}
 
 
@@ -104,7 +118,9 @@ def runtime(api: Server) -> dict[str, int]:
     return httpx.get(f"{api.url}/debug/runtime", timeout=10).json()
 
 
-def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) -> None:
+def report_storage(
+    mlflow_url: str, mlflow_pid: int, api: Server | list[Server], phase: Phase
+) -> None:
     """Waits for the traced API's exporter to drain, then counts what the server holds."""
     client = MlflowClient(tracking_uri=mlflow_url)
     experiment = client.get_experiment_by_name(experiment_name(phase.config))
@@ -129,14 +145,15 @@ def report_storage(mlflow_url: str, mlflow_pid: int, api: Server, phase: Phase) 
         f"{seen_s:.0f} s; the exporter finished {seen_s - phase.seconds:.1f} s after the last "
         f"response); MLflow server CPU {server_cpu_ms / max(len(done), 1):.0f} ms/trace"
     )
-    state = runtime(api)
-    markers = log_markers(api)
-    print(
-        f"   API after drain: {state['in_memory_traces']} in-memory traces, "
-        f"{state['tasks']} tasks; drop/failure messages in its log since it started: "
-        f"{dict(markers) or 'none'}",
-        flush=True,
-    )
+    for each in api if isinstance(api, list) else [api]:
+        state = runtime(each)
+        markers = log_markers(each)
+        print(
+            f"   API after drain: {state['in_memory_traces']} in-memory traces, "
+            f"{state['tasks']} tasks; drop/failure messages in its log since it started: "
+            f"{dict(markers) or 'none'}",
+            flush=True,
+        )
 
 
 def warm_up(api: Server) -> None:
