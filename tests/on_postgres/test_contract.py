@@ -8,11 +8,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import httpx
 import mlflow
 import psycopg
 import pytest
+from moto.server import ThreadedMotoServer
 
+from agent import tracking_server
 from tests.api.test_feedback import (
     article_trace,
     test_feedback_lands_on_the_trace_and_a_second_rating_replaces_the_first,
@@ -92,3 +95,47 @@ def test_writer_up_keeps_mlflow_in_the_database_and_serves_the_artifacts(
         assert backend not in up.output()  # the URL, and any password in it, stays unprinted
     finally:
         up.stop()
+
+
+def test_artifacts_go_to_an_s3_compatible_store(postgres_url: str, tmp_path: Path) -> None:
+    """`--artifacts s3://...`: the server writes what clients log to the bucket, through
+    MLflow's S3 store (boto3), and reads it back for them. The store is moto's S3 server, on
+    loopback; the compose file's is MinIO."""
+    s3_port = free_port()
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port)
+    s3.start()
+    try:
+        endpoint = f"http://127.0.0.1:{s3_port}"
+        keys = {"AWS_ACCESS_KEY_ID": "writer", "AWS_SECRET_ACCESS_KEY": "writer-secret"}
+        bucket = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_lower(keys))
+        bucket.create_bucket(Bucket="mlflow")
+        port = free_port()
+        process = tracking_server.start(
+            port,
+            tmp_path / "mlflow",
+            jobs=False,
+            backend=database(postgres_url, "mlflow_s3"),
+            artifacts="s3://mlflow/artifacts",
+            env={"MLFLOW_S3_ENDPOINT_URL": endpoint, **keys},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            tracking_server.wait_until_healthy(url, process, timeout_s=180)
+            client = mlflow.MlflowClient(tracking_uri=url)
+            run = client.create_run(client.create_experiment("s3"))
+            note = tmp_path / "note.txt"
+            note.write_text("kept in the bucket")
+            client.log_artifact(run.info.run_id, str(note))
+            back = client.download_artifacts(run.info.run_id, "note.txt", str(tmp_path))
+            assert Path(back).read_text() == "kept in the bucket"
+        finally:
+            tracking_server.stop(process)
+        stored = bucket.list_objects_v2(Bucket="mlflow", Prefix="artifacts/")["Contents"]
+        assert [o["Key"] for o in stored if o["Key"].endswith("/note.txt")], stored
+        assert not (tmp_path / "mlflow" / "artifacts").exists()  # nothing kept locally
+    finally:
+        s3.stop()
+
+
+def _lower(keys: dict[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in keys.items()}
