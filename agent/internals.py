@@ -9,6 +9,8 @@ that test file, and a look here at whatever it names (docs/development.md, "Upgr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mlflow.entities import (
@@ -28,7 +30,9 @@ from mlflow.tracing.utils import (
     calculate_cost_by_model_and_token_usage,
     generate_mlflow_trace_id_from_otel_trace_id,
 )
+from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace import SpanContext
 
 # --- spans: MLflow's LiveSpan wraps an OpenTelemetry span ---------------------------------
 
@@ -83,6 +87,22 @@ def traces_in_memory() -> int:
 # --- a trace that goes on from a caller's (W3C trace context, agent.tracing.distributed) ---
 
 
+@contextmanager
+def remote_parent(parent: SpanContext) -> Iterator[None]:
+    """The caller's span as the current one for MLflow's tracer, which keeps its own context
+    apart from OpenTelemetry's global one (as `set_tracing_context_from_http_request_headers`
+    does; that call also registers and drops the trace, which `hold_remote_trace` does
+    instead)."""
+    from mlflow.tracing.provider import get_context_api
+
+    context = get_context_api()
+    token = context.attach(otel_trace.set_span_in_context(otel_trace.NonRecordingSpan(parent)))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
 def hold_remote_trace(otel_trace_id: int, request_time_ms: int) -> str:
     """Registers the caller's trace as one whose spans this process records, in the app's
     experiment, and returns its MLflow id.
@@ -90,8 +110,9 @@ def hold_remote_trace(otel_trace_id: int, request_time_ms: int) -> str:
     MLflow's `set_tracing_context_from_http_request_headers` registers a placeholder without
     a location and drops it when its block ends. Its background exporter, which sends spans
     later, then finds no trace for them and drops them, and nothing writes the trace's info
-    (user, session, previews): MLflow leaves that to the caller. This replaces the placeholder
-    with an info the app can store itself (`take_remote_trace`, `store_trace`).
+    (user, session, previews): MLflow leaves that to the caller. A second request with the same
+    parent would also replace the first one's record. The app registers an info it can store
+    itself instead, once for every request on the parent (`take_remote_trace`, `store_trace`).
     """
     from mlflow.tracing.constant import TRACE_SCHEMA_VERSION, TRACE_SCHEMA_VERSION_KEY
     from mlflow.tracking.fluent import _get_experiment_id

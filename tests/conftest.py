@@ -5,53 +5,57 @@ Everything runs on loopback; nothing needs a key or the internet.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from agent import tracking_server
 from agent.settings import Settings
-from tests.servers import Server, free_port, start_traced_api, writer_cli
+from tests.servers import Server, mlflow_server, start_traced_api, writer_cli
 
 
 @pytest.fixture(scope="session")
 def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    process = tracking_server.start(port, data, jobs=False)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        tracking_server.wait_until_healthy(url, process, timeout_s=120)
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as url:
         yield url
-    finally:
-        tracking_server.stop(process)
 
 
 @pytest.fixture(scope="session")
 def synced_prompts(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The prompt files registered at alias `production`, as `make run` does."""
-    done = writer_cli(
-        "prompts", "sync", cwd=tmp_path_factory.mktemp("sync"), MLFLOW_TRACKING_URI=mlflow_url
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return sync_prompts(mlflow_url, tmp_path_factory.mktemp("sync"))
 
 
 @pytest.fixture(scope="session")
 def api(
     mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
+    with suite_api(mlflow_url, tmp_path_factory.mktemp("api")) as server:
+        yield server
+
+
+def sync_prompts(mlflow_url: str, folder: Path) -> str:
+    """The prompt files registered at alias `production`, as `make run` does."""
+    done = writer_cli("prompts", "sync", cwd=folder, MLFLOW_TRACKING_URI=mlflow_url)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextlib.contextmanager
+def suite_api(mlflow_url: str, folder: Path) -> Iterator[Server]:
+    """The API most tests call, tracing into `mlflow_url`'s experiment `tests`."""
     server = start_traced_api(
-        tmp_path_factory.mktemp("api"),
+        folder,
         mlflow_url,
         "tests",
         MAX_CONCURRENT_WRITES="32",  # the concurrency tests run 20 at once
         FEEDBACK_WAIT_SECONDS="3",  # how long a rating of an unknown trace waits for it
     )
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

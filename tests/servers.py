@@ -97,6 +97,20 @@ def wait_healthy(server: Server, path: str = "/health", timeout_s: float = 60) -
     raise TimeoutError(f"{server.url} not healthy:\n{server.output()[-3000:]}")
 
 
+@contextlib.contextmanager
+def mlflow_server(data: Path, timeout_s: float = 180, **options: Any) -> Iterator[str]:
+    """An MLflow tracking server on a free port (`options`: `tracking_server.start`'s, such as
+    `backend`), its URL once healthy; stopped on exit."""
+    port = free_port()
+    process = tracking_server.start(port, data, jobs=options.pop("jobs", False), **options)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        tracking_server.wait_until_healthy(url, process, timeout_s=timeout_s)
+        yield url
+    finally:
+        tracking_server.stop(process)
+
+
 def start_process(command: list[str], workdir: Path, env: dict[str, str], port: int) -> Server:
     log = workdir / f"server-{port}.log"
     process = subprocess.Popen(

@@ -8,10 +8,12 @@ as if it had none. The model calls go on carrying the trace (`agent.llm`).
 MLflow's `set_tracing_context_from_http_request_headers` makes the caller's span the current
 one, but its own record of the trace lasts only as long as its block: spans still queued for
 the background exporter then find no trace and are dropped, and the trace's info (user,
-session, previews, prompts) is left for the caller to write. So the app holds the trace itself
-while the request runs and stores it whole when the request ends, as MLflow's exporter stores a
-trace of its own; the tracking server merges it with whatever the caller stores under the same
-id, on the export's thread (`agent.tracing.export.store_later`), so the answer does not wait.
+session, previews, prompts) is left for the caller to write. So the app reads the header with
+the OpenTelemetry propagator that call uses, makes the caller's span current itself, holds the
+trace while the request runs, and stores it whole when the request ends, as MLflow's exporter
+stores a trace of its own (on the export's thread, `agent.tracing.export.store_later`, so the
+answer does not wait). The tracking server merges it with whatever the caller stores under the
+same id.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from mlflow.tracing.distributed import set_tracing_context_from_http_request_headers
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanContext
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -66,7 +67,7 @@ def continuing(carrier: dict[str, str]) -> Iterator[None]:
     if parent is None:
         yield
         return
-    with set_tracing_context_from_http_request_headers(carrier):
+    with internals.remote_parent(parent):
         with _lock:
             if not _holding[parent.trace_id]:
                 internals.hold_remote_trace(parent.trace_id, time.time_ns() // 1_000_000)

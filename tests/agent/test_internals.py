@@ -25,6 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from mlflow.entities import LiveSpan, SpanEvent
 from mlflow.tracing.distributed import set_tracing_context_from_http_request_headers
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanContext, TraceFlags
 
 from agent import internals
 from agent.context import Bounds
@@ -104,8 +105,9 @@ def test_mlflow_forgets_a_remote_trace_when_its_block_ends(traced: None) -> None
 def test_a_held_remote_trace_is_taken_whole_and_stored_under_the_callers_id(
     traced: None,
 ) -> None:
-    otel_id, span_hex, carrier = callers_context()
-    with set_tracing_context_from_http_request_headers(carrier):
+    otel_id, span_hex, _ = callers_context()
+    parent = SpanContext(otel_id, int(span_hex, 16), is_remote=True, trace_flags=TraceFlags(1))
+    with internals.remote_parent(parent):
         held = internals.hold_remote_trace(otel_id, 0)
         with mlflow.start_span("root") as root, mlflow.start_span("child"):
             mlflow.update_current_trace(user="ada", request_preview="asked")

@@ -75,6 +75,12 @@ def caller_span() -> tuple[str, str, str]:
     return trace_hex, span_hex, f"00-{trace_hex}-{span_hex}-01"
 
 
+def write(api: Server, headers: dict[str, str], topic: str = "Coral reefs") -> httpx.Response:
+    return httpx.post(
+        f"{api.url}/write", json={"topic": topic, "user_id": "ada"}, headers=headers, timeout=120
+    )
+
+
 def root_of(trace: Trace) -> Span:
     (root,) = [span for span in trace.data.spans if span.name == "write_article"]
     return root
@@ -99,12 +105,7 @@ def test_a_request_with_a_traceparent_goes_on_in_the_callers_trace(
     provider, api = provider_and_api
     before = len(received(provider))
     trace_hex, span_hex, traceparent = caller_span()
-    answer = httpx.post(
-        f"{api.url}/write",
-        json={"topic": "Coral reefs", "user_id": "ada"},
-        headers={"traceparent": traceparent, "tracestate": "vendor=1"},
-        timeout=120,
-    )
+    answer = write(api, {"traceparent": traceparent, "tracestate": "vendor=1"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["trace_id"] == answer.headers["X-Trace-Id"] == f"tr-{trace_hex}"
     trace = wait_for_trace(mlflow_url, f"tr-{trace_hex}")
@@ -151,12 +152,7 @@ def test_a_failed_article_in_the_callers_trace_is_stored_as_an_error(
 ) -> None:
     _, api = provider_and_api
     trace_hex, span_hex, traceparent = caller_span()
-    answer = httpx.post(
-        f"{api.url}/write",
-        json={"topic": "The history of competitive yodelling", "user_id": "ada"},
-        headers={"traceparent": traceparent},
-        timeout=120,
-    )
+    answer = write(api, {"traceparent": traceparent}, "The history of competitive yodelling")
     assert answer.status_code == 422 and answer.json()["error"] == "no_sources", answer.text
     assert answer.json()["trace_id"] == f"tr-{trace_hex}"
     trace = wait_for_trace(mlflow_url, f"tr-{trace_hex}")
@@ -179,12 +175,7 @@ def test_a_malformed_traceparent_is_ignored(
     provider_and_api: tuple[Server, Server], mlflow_url: str, traceparent: str
 ) -> None:
     _, api = provider_and_api
-    answer = httpx.post(
-        f"{api.url}/write",
-        json={"topic": "Coral reefs", "user_id": "ada"},
-        headers={"traceparent": traceparent, "tracestate": "=="},
-        timeout=120,
-    )
+    answer = write(api, {"traceparent": traceparent, "tracestate": "=="})
     assert answer.status_code == 200, answer.text
     trace = wait_for_trace(mlflow_url, answer.json()["trace_id"])
     assert root_of(trace).parent_id is None  # a trace of its own
@@ -216,6 +207,38 @@ def test_concurrent_requests_from_different_callers_stay_apart(
         assert_goes_on_from(wait_for_trace(mlflow_url, f"tr-{trace_hex}"), trace_hex, span_hex)
 
 
+def test_requests_from_one_caller_span_share_its_trace(
+    provider_and_api: tuple[Server, Server], mlflow_url: str
+) -> None:
+    """A caller that fans one span out to several calls: one trace, each call's root under the
+    caller's span, every span of both kept (a second call must not replace the first's)."""
+    _, api = provider_and_api
+    trace_hex, span_hex, traceparent = caller_span()
+
+    async def post_both() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=180) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"{api.url}/write",
+                        json={"topic": topic, "user_id": "ada"},
+                        headers={"traceparent": traceparent},
+                    )
+                    for topic in ("Coral reefs", "Wind power")
+                )
+            )
+
+    answers = asyncio.run(post_both())
+    assert [a.status_code for a in answers] == [200, 200]
+    assert {a.json()["trace_id"] for a in answers} == {f"tr-{trace_hex}"}
+    trace = wait_for_trace(mlflow_url, f"tr-{trace_hex}")
+    roots = [s for s in trace.data.spans if s.name == "write_article"]
+    assert [root.parent_id for root in roots] == [span_hex, span_hex]
+    assert len(trace.data.spans) == internals.recorded_span_count(trace.info)
+    ids = {s.span_id for s in trace.data.spans}
+    assert all(s.parent_id in ids for s in trace.data.spans if s.name != "write_article")
+
+
 def test_the_cli_goes_on_in_the_trace_it_is_given(
     mlflow_url: str, synced_prompts: str, tmp_path: Path
 ) -> None:
@@ -243,12 +266,7 @@ def test_a_caller_that_does_not_sample_gets_no_trace(
     and the answer names no trace rather than one that does not exist."""
     _, api = provider_and_api
     trace_hex, _, traceparent = caller_span()
-    answer = httpx.post(
-        f"{api.url}/write",
-        json={"topic": "Coral reefs", "user_id": "ada"},
-        headers={"traceparent": traceparent[:-2] + "00"},
-        timeout=120,
-    )
+    answer = write(api, {"traceparent": traceparent[:-2] + "00"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["trace_id"] is None and "X-Trace-Id" not in answer.headers
     time.sleep(3)  # what a store in the background would need

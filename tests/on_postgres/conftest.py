@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from agent import tracking_server
-from tests.servers import Server, free_port, start_traced_api, writer_cli
+from tests.conftest import suite_api, sync_prompts
+from tests.servers import Server, mlflow_server
 
 
 def database(postgres_url: str, name: str) -> str:
@@ -23,39 +23,24 @@ def database(postgres_url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def mlflow_url(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    process = tracking_server.start(
-        port,
-        tmp_path_factory.mktemp("mlflow-on-postgres"),
-        jobs=False,
-        backend=database(postgres_url, "mlflow_contract"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        tracking_server.wait_until_healthy(url, process, timeout_s=180)
+    backend = database(postgres_url, "mlflow_contract")
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-on-postgres"), backend=backend) as url:
         yield url
-    finally:
-        tracking_server.stop(process)
 
 
+# Defined again here, so that they are this folder's: pytest keeps one of each session-scoped
+# fixture per definition, and the suite's serve its sqlite-backed server.
 @pytest.fixture(scope="session")
 def synced_prompts(mlflow_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    done = writer_cli(
-        "prompts", "sync", cwd=tmp_path_factory.mktemp("sync"), MLFLOW_TRACKING_URI=mlflow_url
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return sync_prompts(mlflow_url, tmp_path_factory.mktemp("sync"))
 
 
 @pytest.fixture(scope="session")
 def api(
     mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = start_traced_api(
-        tmp_path_factory.mktemp("api"), mlflow_url, "tests", MAX_CONCURRENT_WRITES="32"
-    )
-    yield server
-    server.stop()
+    with suite_api(mlflow_url, tmp_path_factory.mktemp("api")) as server:
+        yield server
 
 
 @pytest.fixture

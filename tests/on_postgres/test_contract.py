@@ -15,7 +15,6 @@ import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from agent import tracking_server
 from tests.api.test_feedback import (
     article_trace,
     test_feedback_lands_on_the_trace_and_a_second_rating_replaces_the_first,
@@ -33,7 +32,14 @@ from tests.api.test_write import (
 )
 from tests.evals.test_eval_cli import test_eval_logs_a_run_and_gates_on_thresholds
 from tests.on_postgres.conftest import database
-from tests.servers import clean_env, free_port, start_process, wait_for_trace, wait_healthy
+from tests.servers import (
+    clean_env,
+    free_port,
+    mlflow_server,
+    start_process,
+    wait_for_trace,
+    wait_healthy,
+)
 
 __all__ = [  # collected here, against this folder's fixtures
     "article_trace",
@@ -109,18 +115,12 @@ def test_artifacts_go_to_an_s3_compatible_store(postgres_url: str, tmp_path: Pat
         keys = {"AWS_ACCESS_KEY_ID": "writer", "AWS_SECRET_ACCESS_KEY": "writer-secret"}
         bucket = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_lower(keys))
         bucket.create_bucket(Bucket="mlflow")
-        port = free_port()
-        process = tracking_server.start(
-            port,
+        with mlflow_server(
             tmp_path / "mlflow",
-            jobs=False,
             backend=database(postgres_url, "mlflow_s3"),
             artifacts="s3://mlflow/artifacts",
             env={"MLFLOW_S3_ENDPOINT_URL": endpoint, **keys},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            tracking_server.wait_until_healthy(url, process, timeout_s=180)
+        ) as url:
             client = mlflow.MlflowClient(tracking_uri=url)
             run = client.create_run(client.create_experiment("s3"))
             note = tmp_path / "note.txt"
@@ -128,8 +128,6 @@ def test_artifacts_go_to_an_s3_compatible_store(postgres_url: str, tmp_path: Pat
             client.log_artifact(run.info.run_id, str(note))
             back = client.download_artifacts(run.info.run_id, "note.txt", str(tmp_path))
             assert Path(back).read_text() == "kept in the bucket"
-        finally:
-            tracking_server.stop(process)
         stored = bucket.list_objects_v2(Bucket="mlflow", Prefix="artifacts/")["Contents"]
         assert [o["Key"] for o in stored if o["Key"].endswith("/note.txt")], stored
         assert not (tmp_path / "mlflow" / "artifacts").exists()  # nothing kept locally
