@@ -100,35 +100,25 @@ def tools(window: Window) -> list[dict[str, Any]]:
 def nodes(window: Window) -> list[dict[str, Any]]:
     """Each graph node that ran in the window, in the graph's node order, with its share of the
     time of the runs it was part of (every root span in the window)."""
-    timing = _by_name(
-        window.metric(SPANS, "latency", ["AVG", P50, P95], ["span_name"], ["span.type = 'CHAIN'"])
-    )
-    counts = _by_name(
-        window.metric(SPANS, "span_count", ["COUNT"], ["span_name"], ["span.type = 'CHAIN'"])
-    )
-    root = _by_name(
-        window.metric(SPANS, "latency", ["AVG"], ["span_name"], [f"span.name = '{ROOT_SPAN}'"])
-    )
-    root_count = _by_name(
-        window.metric(SPANS, "span_count", ["COUNT"], ["span_name"], [f"span.name = '{ROOT_SPAN}'"])
-    )
-    total = root.get(ROOT_SPAN, {}).get("AVG", 0) * root_count.get(ROOT_SPAN, {}).get("COUNT", 0)
-    rows = []
-    for name in NODES:
-        if name not in timing:
-            continue
-        runs = int(counts[name]["COUNT"])
-        spent = timing[name]["AVG"] * runs
-        rows.append(
-            {
-                "node": name,
-                "runs": runs,
-                "p50_ms": timing[name][P50],
-                "p95_ms": timing[name][P95],
-                "share_of_time": round(spent / total, 4) if total else None,
-            }
-        )
-    return rows
+    # Every span name in two queries: the nodes' and the root span's figures among them.
+    timing = _by_name(window.metric(SPANS, "latency", ["AVG", P50, P95], ["span_name"]))
+    counts = _by_name(window.metric(SPANS, "span_count", ["COUNT"], ["span_name"]))
+
+    def total_ms(name: str) -> float:
+        return timing[name]["AVG"] * counts[name]["COUNT"]
+
+    runs_ms = total_ms(ROOT_SPAN) if ROOT_SPAN in timing else 0
+    return [
+        {
+            "node": name,
+            "runs": int(counts[name]["COUNT"]),
+            "p50_ms": timing[name][P50],
+            "p95_ms": timing[name][P95],
+            "share_of_time": round(total_ms(name) / runs_ms, 4) if runs_ms else None,
+        }
+        for name in NODES
+        if name in timing
+    ]
 
 
 def articles(window: Window) -> dict[str, Any]:

@@ -70,6 +70,13 @@ def window(
     return since, until
 
 
+def window_of(
+    since: str | None, until: str | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """`window` from a caller's `since` and `until` as written (`when`)."""
+    return window(when(since, now) if since else None, when(until, now) if until else None, now)
+
+
 def filter_string(search: Search, now: dt.datetime) -> str:
     """The MLflow filter for `search`, from validated parts only."""
     since, until = window(search.since, search.until, now)

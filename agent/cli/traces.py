@@ -97,11 +97,7 @@ def _tools(args: argparse.Namespace, settings: Settings) -> int:
 
     now = dt.datetime.now(dt.UTC)
     try:
-        since, until = trace_search.window(
-            trace_search.when(args.since, now) if args.since else None,
-            trace_search.when(args.until, now) if args.until else None,
-            now,
-        )
+        since, until = trace_search.window_of(args.since, args.until, now)
     except trace_search.BadSearch as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

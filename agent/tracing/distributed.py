@@ -72,14 +72,14 @@ def continuing(carrier: dict[str, str]) -> Iterator[None]:
             if not _holding[parent.trace_id]:
                 internals.hold_remote_trace(parent.trace_id, time.time_ns() // 1_000_000)
             _holding[parent.trace_id] += 1
+        taken = None
         try:
             yield
         finally:
             with _lock:
                 _holding[parent.trace_id] -= 1
-                last = not _holding[parent.trace_id]
-                if last:
+                if not _holding[parent.trace_id]:  # the last request on this parent
                     del _holding[parent.trace_id]
                     taken = internals.take_remote_trace(parent.trace_id)
-            if last and taken is not None:
+            if taken is not None:
                 export.store_later(*taken)

@@ -66,11 +66,7 @@ async def tool_analytics(
     `until` (the last 7 days by default, at most 31), computed by the tracking server."""
     now = dt.datetime.now(dt.UTC)
     try:
-        start, end = trace_search.window(
-            trace_search.when(since, now) if since else None,
-            trace_search.when(until, now) if until else None,
-            now,
-        )
+        start, end = trace_search.window_of(since, until, now)
     except trace_search.BadSearch as exc:
         raise BadParameter(str(exc)) from None
     if not await tracking.check() or tracking.experiment_id is None:
