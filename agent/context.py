@@ -79,6 +79,8 @@ class WriterContext:
     library: SourceLibrary = field(default_factory=lambda: SourceLibrary(_settings().sources_dir))
     limits: Limits = field(default_factory=lambda: Limits.from_settings(_settings()))
     bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
+    # Whether the model grades the sources the coverage rule kept (SOURCE_GRADER).
+    model_grades: bool = field(default_factory=lambda: _settings().grades_with_model)
 
     def prompt(
         self, prompt: NodePrompt, *, output_tokens: int, streams: bool = False, **variables: Any

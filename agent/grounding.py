@@ -1,24 +1,24 @@
 """Whether what research found can ground an article on the topic, and which parts of the plan.
 
-A source is about the topic when the topic's content words are in it, each weighted by how
-rare it is in the library, counted half in its title and headings (what the document is about)
-and half in its text (what it mentions). A topic whose telling words no source has ("castle",
-"origami") scores low even when its common words ("history", "architecture") are everywhere.
-The thresholds were set on the bundled library: every topic of the golden set scores at least
-0.35; topics the library has nothing on score at most 0.29 (docs/grounding.md).
+Whether a source is about the topic, and whether the sources about it cover the topic, is the
+rule of `agent.subject`: the topic's words weighed by how rare they are in English, compounds
+held as phrases, a source about the topic where it says what it is about. A model that grades
+sources (SOURCE_GRADER) decides among those the rule kept (`agent.nodes.coverage`). Whether a
+planned section is supported is read from the kept sources' words, weighed by how rare they are
+in the library (SECTION_FLOOR).
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Literal
 
+from agent import subject
 from agent.sources import Hit, SourceLibrary
-from agent.state import Coverage, Outline, Scored, Section, Source
+from agent.state import Coverage, Outline, Scored, Section, Source, SourceGrade
 
-COVERED_FLOOR = 0.33  # the best source must score this: below it, no article
-KEEP_SHARE = 0.5  # a source scoring under half the best one's is off the topic
 SECTION_FLOOR = 0.5  # share of a heading's own words (beyond the topic's) the kept passages hold
 CLOSEST = 3
 MAX_SECTIONS = 6  # Outline's bound
@@ -27,22 +27,32 @@ MARKUP = re.compile(r"<[^>]*>|&#?\w+;|[#*_`>|-]+")
 WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def topic_score(library: SourceLibrary, topic: frozenset[str], source_id: str) -> float:
-    total = sum(library.weight(t) for t in topic)
-    if not total or library.get(source_id) is None:
-        return 0.0
-    about = sum(library.weight(t) for t in topic & library.heading_terms(source_id))
-    mentions = sum(library.weight(t) for t in topic & library.text_terms(source_id))
-    return round((about + mentions) / (2 * total), 3)
+def judge(
+    library: SourceLibrary, topic: str, source_ids: list[str]
+) -> tuple[subject.Subject, subject.Judgement]:
+    """The rule's grade of each source (by id) and its verdict on the topic over them."""
+    subj = subject.subject(topic)
+    held = {sid: library.profile(sid) for sid in dict.fromkeys(source_ids) if library.get(sid)}
+    return subj, subject.judge(subj, held)
 
 
 def closest(library: SourceLibrary, topic: str, n: int = CLOSEST) -> list[Scored]:
-    terms = library.terms(topic)
-    scored = [
-        Scored(id=doc.id, title=doc.title, score=topic_score(library, terms, doc.id))
-        for doc in library.documents.values()
+    """The library's documents that share most of the topic's words, for a refusal to name."""
+    subj = subject.subject(topic)
+    near = [
+        Scored(id=sid, title=doc.title, score=subject.overlap(subj, library.profile(sid)))
+        for sid, doc in library.documents.items()
     ]
-    ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.id))
+    return sorted((s for s in near if s.score > 0), key=lambda s: (-s.score, s.id))[:n]
+
+
+def documents_on(library: SourceLibrary, topic: str, n: int = CLOSEST + 1) -> list[str]:
+    """The library's documents about the topic, most of it first, if together they cover it:
+    what research should have met. None if the whole library does not cover the topic."""
+    _, judgement = judge(library, topic, list(library.documents))
+    if not judgement.covered:
+        return []
+    ranked = sorted(judgement.relevant, key=lambda sid: (-judgement.grades[sid].share, sid))
     return ranked[:n]
 
 
@@ -79,26 +89,32 @@ def sources_sections(library: SourceLibrary, sources: list[Source]) -> list[Sect
 
 
 def assess(
-    library: SourceLibrary, topic: str, outline: Outline, sources: list[Source]
+    library: SourceLibrary,
+    topic: str,
+    outline: Outline,
+    sources: list[Source],
+    model: Mapping[str, tuple[bool, str]] | None = None,
 ) -> tuple[Coverage, list[Source], Outline]:
-    """The coverage verdict, the sources worth citing, and the outline they can support."""
-    terms = library.terms(topic)
-    scored = [
-        (
-            source,
-            Scored(id=source.id, title=source.title, score=topic_score(library, terms, source.id)),
-        )
-        for source in sources
+    """The coverage verdict, the sources worth citing, and the outline they can support.
+
+    `model`: a model's grade (relevant, reason) of sources the rule kept, by id; a source it
+    judges off the topic is dropped, and the verdict is the rule's over the rest.
+    """
+    model = model or {}
+    refused = {sid for sid, (relevant, _) in model.items() if not relevant}
+    subj, judgement = judge(library, topic, [s.id for s in sources if s.id not in refused])
+    _, by_rule = judge(library, topic, [s.id for s in sources])
+    grades = [_grade(src, by_rule.grades.get(src.id), model.get(src.id)) for src in sources]
+    kept = [src for src in sources if src.id in judgement.relevant]
+    dropped = [
+        Scored(id=g.id, title=g.title, score=g.share) for g in grades if not _is_kept(g, kept)
     ]
-    best = max((s.score for _, s in scored), default=0.0)
-    keep_from = max(COVERED_FLOOR * KEEP_SHARE, best * KEEP_SHARE)
-    kept = [(src, s) for src, s in scored if best >= COVERED_FLOOR and s.score >= keep_from]
-    dropped = [s for _, s in scored if all(s is not k for _, k in kept)]
     # What the kept sources hold: the passages research saw, and the rest of their documents,
     # which the writer may not quote but which show the section belongs to this topic.
+    terms = library.terms(topic)
     passages = library.terms(
-        " ".join(f"{src.title} {p.section} {p.text}" for src, _ in kept for p in src.passages)
-    ).union(*(library.text_terms(src.id) for src, _ in kept))
+        " ".join(f"{src.title} {p.section} {p.text}" for src in kept for p in src.passages)
+    ).union(*(library.text_terms(src.id) for src in kept))
     sections = [
         section
         for section in outline.sections
@@ -110,26 +126,58 @@ def assess(
     # The planned sections are still listed as dropped, and finalize says what happened.
     replanned = bool(kept) and not sections
     if replanned:
-        sections = sources_sections(library, [src for src, _ in kept])
+        sections = sources_sections(library, kept)
         if len(sections) < 2:
             sections = []
     verdict: Literal["covered", "partial", "none"] = "covered"
-    if not kept or not sections:
+    if not judgement.covered or not kept or not sections:
         verdict = "none"
+        kept = []
     elif dropped or replanned or len(sections) < len(outline.sections):
         verdict = "partial"
-    present = frozenset().union(*(library.text_terms(src.id) for src, _ in kept))
     coverage = Coverage(
         verdict=verdict,
-        score=best,
-        kept=[s for _, s in kept],
-        dropped=dropped,
+        score=judgement.share,
+        needed=judgement.bar,
+        subject=[w.text for w in subj.words],
+        kept=[Scored(id=g.id, title=g.title, score=g.share) for g in grades if _is_kept(g, kept)],
+        dropped=dropped
+        if verdict != "none"
+        else [Scored(id=g.id, title=g.title, score=g.share) for g in grades],
+        grades=grades,
         sections_dropped=[s.heading for s in outline.sections if s not in sections],
         outline_from_sources=replanned and bool(sections),
-        missing_terms=sorted(terms - present),
+        missing_terms=judgement.missing,
         closest=closest(library, topic) if verdict == "none" else [],
     )
-    return coverage, [src for src, _ in kept], outline.model_copy(update={"sections": sections})
+    return coverage, kept, outline.model_copy(update={"sections": sections})
+
+
+def _is_kept(grade: SourceGrade, kept: list[Source]) -> bool:
+    return any(src.id == grade.id for src in kept)
+
+
+def _grade(
+    source: Source, by_rule: subject.Grade | None, by_model: tuple[bool, str] | None
+) -> SourceGrade:
+    share = by_rule.share if by_rule else 0.0
+    if by_model is not None:
+        return SourceGrade(
+            id=source.id,
+            title=source.title,
+            relevant=by_model[0],
+            share=share,
+            reason=by_model[1],
+            by="model",
+        )
+    return SourceGrade(
+        id=source.id,
+        title=source.title,
+        relevant=bool(by_rule and by_rule.relevant),
+        share=share,
+        reason=by_rule.reason if by_rule else "not a document of the library",
+        by="rule",
+    )
 
 
 def section_passages(library: SourceLibrary, topic: str, subject: str, k: int) -> list[Hit]:
@@ -152,15 +200,24 @@ def section_passages(library: SourceLibrary, topic: str, subject: str, k: int) -
     return sorted(kept, key=lambda h: -h.score)
 
 
-def no_sources_message(topic: str, coverage: Coverage) -> str:
-    """What a user reads when the library cannot ground the article, and what to do."""
+def no_sources_message(topic: str, coverage: Coverage, searched: str) -> str:
+    """What a user reads when the sources cannot ground the article: what was searched, what
+    it lacks, what it holds nearest, and how to add sources. `searched` names the sources."""
+    lacking = ", ".join(f"‘{w}’" for w in coverage.missing_terms[:4])
+    lacks = f" No source about it holds {lacking}." if lacking else ""
+    if refused := [g for g in coverage.grades if g.by == "model" and not g.relevant]:
+        named = "; ".join(f"{g.title} ({g.id})" for g in refused[:3])
+        lacks += (
+            f" The model that grades sources judged {len(refused)} that the word rule kept "
+            f"to be off the topic: {named} (SOURCE_GRADER=rule leaves it to the rule)."
+        )
     if coverage.closest:
         nearest = "; ".join(f"{s.title} ({s.id})" for s in coverage.closest)
-        holds = f"The closest documents it holds are: {nearest}."
+        holds = f" The closest documents it holds are: {nearest}."
     else:
-        holds = "No document it holds shares a content word with the topic."
+        holds = " No document it holds shares a content word with the topic."
     return (
-        f"The source library has nothing that covers “{topic}”, so no article was written: "
-        f"an article must rest on sources about its topic. {holds} To write on this topic, "
-        "put Markdown or text documents about it in a folder and point SOURCES_DIR at it."
+        f"Nothing in {searched} covers “{topic}”, so no article was written: an article must "
+        f"rest on sources about its topic.{lacks}{holds} To write on this topic, put documents "
+        "about it (Markdown or text) in a folder and point SOURCES_DIR at it."
     )

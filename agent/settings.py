@@ -61,6 +61,12 @@ class Settings(BaseSettings):
 
     # --- research sources -----------------------------------------------------------------
     sources_dir: Path = BUNDLED_SOURCES
+    source_grader: Literal["auto", "rule", "model"] = Field(
+        "auto",
+        description="Who decides whether a source is about the topic: `rule`, the documented "
+        "word rule (docs/grounding.md); `model`, the rule filters, then the model grades each "
+        "source; `auto`, the model for any provider but the offline one.",
+    )
     prompts_dir: Path = BUNDLED_PROMPTS
 
     prompt_alias: str = Field(
@@ -387,6 +393,13 @@ class Settings(BaseSettings):
     @property
     def registry_uri(self) -> str:
         return self.mlflow_registry_uri or self.mlflow_tracking_uri
+
+    @property
+    def grades_with_model(self) -> bool:
+        """The model grades each source the rule kept (`SOURCE_GRADER`)."""
+        return self.source_grader == "model" or (
+            self.source_grader == "auto" and self.provider != "offline"
+        )
 
     @property
     def provider(self) -> str:

@@ -13,6 +13,8 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from pydantic import BaseModel, ConfigDict
 
+from agent.subject import Profile
+
 SUFFIXES = (".md", ".markdown", ".txt")
 # Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
 # rather than a whole chapter.
@@ -109,8 +111,27 @@ class SourceLibrary:
             if s > 0
         ]
 
+    def describe(self) -> str:
+        """What a reader is told was searched: "the 36 documents in agent/corpus"."""
+        folder = self.folder.resolve()
+        shown = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
+        return f"the {len(self.documents)} documents in {shown}"
+
     def get(self, source_id: str) -> Document | None:
         return self.documents.get(source_id)
+
+    def profile(self, source_id: str) -> Profile:
+        """What a document holds, for the coverage rule (agent.subject); built once each."""
+        found = self._profiles.get(source_id)
+        if found is None:
+            doc = self.documents[source_id]
+            headings = [doc.title, *dict.fromkeys(p.section for p in doc.passages)]
+            found = self._profiles[source_id] = Profile.of(headings, [p.text for p in doc.passages])
+        return found
+
+    @cached_property
+    def _profiles(self) -> dict[str, Profile]:
+        return {}
 
     # --- what a document is about (agent.grounding) ---------------------------------------
 

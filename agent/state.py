@@ -40,25 +40,55 @@ class Source(BaseModel):
 
 
 class Scored(BaseModel):
-    """A document and how well it covers the topic (agent.grounding)."""
+    """A document and the share of the topic's weight it holds (agent.subject)."""
 
     id: str
     title: str
     score: float
 
 
+class SourceGrade(BaseModel):
+    """Whether one source research found is about the topic, who said so, and why."""
+
+    id: str
+    title: str
+    relevant: bool
+    share: float = Field(description="The share of the topic's weight the source holds, 0-1.")
+    reason: str
+    by: Literal["rule", "model"]
+
+
+class GradedSource(BaseModel):
+    source: int = Field(description="The source's number, n in [n].")
+    relevant: bool = Field(description="Whether the source is about the topic itself.")
+    reason: str = Field(description="Why, in one short sentence.")
+
+
+class SourceGrades(BaseModel):
+    """The model's verdict on each numbered source (agent.nodes.coverage)."""
+
+    grades: list[GradedSource]
+
+
 class Coverage(BaseModel):
     """Whether what research found can ground the article (agent.grounding)."""
 
     verdict: Literal["covered", "partial", "none"]
-    score: float = Field(description="The best source's topic score, 0-1.")
+    score: float = Field(
+        description="The share of the topic's weight the kept sources hold between them, 0-1."
+    )
+    needed: float = Field(0.0, description="The share the topic needed (agent.subject).")
+    subject: list[str] = Field(
+        default_factory=list, description="The topic's words, as the rule weighs them."
+    )
     kept: list[Scored]
     dropped: list[Scored] = Field(description="Found by research, but about something else.")
+    grades: list[SourceGrade] = Field(default_factory=list, description="One per source found.")
     sections_dropped: list[str]
     outline_from_sources: bool = Field(
         False, description="No planned section was usable: the sources' own sections serve."
     )
-    missing_terms: list[str] = Field(description="Topic words that no kept source has.")
+    missing_terms: list[str] = Field(description="Topic words that no kept source holds.")
     closest: list[Scored] = Field(description="The library's closest documents (verdict none).")
 
 
@@ -83,6 +113,9 @@ class Article(BaseModel):
         default_factory=list,
         description="What was left out and why: sections the sources could not support, "
         "uncited paragraphs, links and reference lists the model wrote.",
+    )
+    unsupported_citations: int = Field(
+        0, description="Citations removed because the sentence names what its source lacks."
     )
 
 

@@ -83,6 +83,7 @@ class ArticleWriter:
             library=library,
             limits=Limits.from_settings(settings),
             bounds=Bounds.from_settings(settings),
+            model_grades=settings.grades_with_model,
         )
         self._window_asked = settings.llm_context_tokens is not None
         self.graph = build_graph(settings.step_timeout_seconds, self.persistence.checkpointer)
@@ -302,7 +303,7 @@ class ArticleWriter:
                 raise WriteFailed(
                     "no_sources",
                     trace_id,
-                    no_sources_message(request.topic, coverage),
+                    no_sources_message(request.topic, coverage, self.context.library.describe()),
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agent.failures import WriteFailed
 from agent.request import DEFAULTS, WriteRequest
 from agent.settings import Settings
 from agent.writer import ArticleWriter
@@ -14,7 +15,9 @@ def predictor(settings: Settings) -> Any:
     """A `predict_fn` for `evaluate`: it runs the whole graph inside the row's trace.
 
     Each call gets its own writer and event loop: evaluate calls from worker threads, and the
-    model client's async resources belong to the loop that made them.
+    model client's async resources belong to the loop that made them. A run that ends without
+    an article answers `{"article": None, "outcome": <its code>}`, which the scorers read as
+    such (`article_written`), rather than an error that would leave the row out of the means.
     """
 
     def write_article(
@@ -24,10 +27,16 @@ def predictor(settings: Settings) -> Any:
     ) -> dict[str, Any]:
         async def run() -> dict[str, Any]:
             writer = ArticleWriter(settings)
-            result = await writer.write(
-                WriteRequest(topic=topic, audience=audience, target_words=target_words)
-            )
-            return {"article": result.article.model_dump(), "usage": vars(result.usage)}
+            request = WriteRequest(topic=topic, audience=audience, target_words=target_words)
+            try:
+                result = await writer.write(request)
+            except WriteFailed as failed:
+                return {"article": None, "outcome": failed.code, "message": str(failed)}
+            return {
+                "article": result.article.model_dump(),
+                "outcome": "article",
+                "usage": vars(result.usage),
+            }
 
         return asyncio.run(run())
 

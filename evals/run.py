@@ -119,23 +119,29 @@ def evaluate(
     *,
     dataset: str = DATASET_NAME,
     model_id: str | None = None,
+    scorers: list[Any] | None = None,
+    predict: Any = None,
 ) -> Outcome:
     """Runs `records` through the app and the scorers, as one MLflow run, checked on bars.
 
     The run evaluates the registered dataset `dataset` where the store holds datasets, so the
     run page links to it; elsewhere the plain records. `model_id` names the LoggedModel the
-    run's traces and metrics belong to.
+    run's traces and metrics belong to. `scorers` and `predict`: the golden set's code scorers
+    and LLM judges, and one article per row, unless given.
     """
     # MLflow's own setting: rows evaluated at once. Its default (10) on a small machine turns
     # latency scores into a measure of contention.
     os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] = str(settings.eval_max_workers)
     experiment = mlflow.set_experiment(settings.mlflow_experiment_name)
     registered = register_dataset(records, experiment.experiment_id, dataset)
-    llm_judges, skipped = judges(settings)
+    skipped = None
+    if scorers is None:
+        llm_judges, skipped = judges(settings)
+        scorers = [*CODE_SCORERS, *llm_judges]
     result = mlflow.genai.evaluate(
         data=registered if registered is not None else records,
-        scorers=[*CODE_SCORERS, *llm_judges],
-        predict_fn=predictor(settings),
+        scorers=scorers,
+        predict_fn=predict or predictor(settings),
         model_id=model_id,
     )
     metrics = {k: float(v) for k, v in result.metrics.items()}

@@ -36,6 +36,23 @@ def _article(outputs: dict[str, Any]) -> dict[str, Any]:
     return dict(outputs.get("article") or {})
 
 
+def _unwritten(outputs: dict[str, Any]) -> Feedback | None:
+    """For a row with no article: a verdict of none, so the row counts in `article_written`
+    and stays out of the article scorers' means rather than failing each of them again."""
+    if outputs.get("article"):
+        return None
+    return Feedback(value=None, rationale=f"no article ({outputs.get('outcome', 'unknown')})")
+
+
+@scorer
+def article_written(outputs: dict[str, Any]) -> Feedback:
+    """Whether the run returned an article; if not, the code it ended with, and why."""
+    if outputs.get("article"):
+        return Feedback(value=True, rationale="an article was written")
+    why = outputs.get("message") or outputs.get("outcome", "unknown")
+    return Feedback(value=False, rationale=f"{outputs.get('outcome', 'unknown')}: {why}")
+
+
 def retrieved_sources(trace: Trace) -> set[str]:
     """Source ids the run's research tools returned, read from the trace's TOOL spans."""
     found: set[str] = set()
@@ -65,6 +82,8 @@ def _source_ids(outputs: Any) -> list[str]:
 @scorer
 def citation_validity(outputs: dict[str, Any], trace: Trace) -> Feedback:
     """Every [n] names a reference, and every reference is a source the run retrieved."""
+    if skipped := _unwritten(outputs):
+        return skipped
     article = _article(outputs)
     numbers = set(citations.cited(article.get("markdown", "")))
     references = {ref["n"]: ref["source_id"] for ref in article.get("references", [])}
@@ -87,6 +106,8 @@ def citation_validity(outputs: dict[str, Any], trace: Trace) -> Feedback:
 @scorer
 def citation_coverage(outputs: dict[str, Any]) -> Feedback:
     """The share of paragraphs that cite at least one source."""
+    if skipped := _unwritten(outputs):
+        return skipped
     report = citations.check(_article(outputs).get("markdown", ""), source_count=10**6)
     uncited = report.uncited_paragraphs
     return Feedback(
@@ -97,6 +118,8 @@ def citation_coverage(outputs: dict[str, Any]) -> Feedback:
 
 @scorer
 def length_within_target(inputs: dict[str, Any], outputs: dict[str, Any]) -> Feedback:
+    if skipped := _unwritten(outputs):
+        return skipped
     target = int(inputs.get("target_words", DEFAULTS.target_words))
     words = int(_article(outputs).get("word_count", 0))
     off = abs(words - target) / target
@@ -108,6 +131,8 @@ def length_within_target(inputs: dict[str, Any], outputs: dict[str, Any]) -> Fee
 
 @scorer
 def structure(outputs: dict[str, Any]) -> Feedback:
+    if skipped := _unwritten(outputs):
+        return skipped
     article = _article(outputs)
     sections = len(article.get("sections", []))
     ok = bool(article.get("title")) and sections >= MIN_SECTIONS
@@ -116,6 +141,8 @@ def structure(outputs: dict[str, Any]) -> Feedback:
 
 @scorer
 def readability_band(outputs: dict[str, Any]) -> Feedback:
+    if skipped := _unwritten(outputs):
+        return skipped
     measured = readability.measure(citations.plain_text(_article(outputs).get("markdown", "")))
     low, high = READING_EASE_BAND
     return Feedback(
@@ -160,6 +187,8 @@ def tool_call_efficiency(trace: Trace) -> Feedback:
 @scorer
 def expected_sources_used(outputs: dict[str, Any], expectations: dict[str, Any]) -> Feedback:
     """The share of the sources a good article on this topic should cite that it does cite."""
+    if skipped := _unwritten(outputs):
+        return skipped
     expected = set(expectations.get("expected_sources") or [])
     cited = {ref["source_id"] for ref in _article(outputs).get("references", [])}
     if not expected:
@@ -206,6 +235,8 @@ def expected_facts_stated(outputs: dict[str, Any], expectations: dict[str, Any])
     words ("one in eight" for "12 percent"), where a judge model's `correctness` reads better,
     and never credits a fact whose figures the article does not give.
     """
+    if skipped := _unwritten(outputs):
+        return skipped
     facts = list(expectations.get("expected_facts") or [])
     if not facts:
         return Feedback(value=1.0, rationale="no expected facts")
@@ -224,6 +255,28 @@ def expected_facts_stated(outputs: dict[str, Any], expectations: dict[str, Any])
 
 
 @scorer
+def citation_support(outputs: dict[str, Any], trace: Trace) -> Feedback:
+    """The share of the model's citations whose sentence its source supports: every specific
+    word and number of the sentence is in the cited passages (agent.support). Finalize removes
+    the others; this says how many the model wrote."""
+    if skipped := _unwritten(outputs):
+        return skipped
+    kept = removed = 0
+    for span in trace.data.spans:
+        if span.name == "finalize.state":
+            for event in span.events:
+                if event.name == "citation_support":
+                    kept += int(str(event.attributes.get("kept", 0)))
+                    removed += int(str(event.attributes.get("removed", 0)))
+    if not kept + removed:
+        return Feedback(value=None, rationale="no citation_support event on the trace")
+    return Feedback(
+        value=round(kept / (kept + removed), 3),
+        rationale=f"{kept} citations held, {removed} removed as unsupported",
+    )
+
+
+@scorer
 def latency_seconds(trace: Trace) -> float:
     return round((trace.info.execution_duration or 0) / 1000, 3)
 
@@ -234,6 +287,7 @@ def total_tokens(trace: Trace) -> int:
 
 
 CODE_SCORERS = [
+    article_written,
     citation_validity,
     citation_coverage,
     length_within_target,
@@ -242,6 +296,7 @@ CODE_SCORERS = [
     tool_call_efficiency,
     expected_sources_used,
     expected_facts_stated,
+    citation_support,
     latency_seconds,
     total_tokens,
 ]

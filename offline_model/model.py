@@ -6,7 +6,8 @@ blocks the app writes into its prompts (`offline_model.blocks`). A prompt file r
 to end gets the same answers. The same request always gets the same answer.
 
 This module tells the tasks apart and hands each to its own module (`planning`, `research`,
-`drafting`, `editing`, `revising`, `amending`, `judging`); `respond` is the entry point callers use.
+`grading`, `drafting`, `editing`, `revising`, `amending`, `judging`); `respond` is the entry
+point callers use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from offline_model.amending import amend
 from offline_model.conversation import Conversation
 from offline_model.drafting import draft
 from offline_model.editing import edit, measurements, verdict
+from offline_model.grading import grade
 from offline_model.judging import judge
 from offline_model.planning import plan
 from offline_model.reply import Reply
@@ -29,7 +31,9 @@ __all__ = ["Conversation", "Reply", "Task", "answer", "recognise", "respond"]
 
 # The tasks it recognises; answer faults (`faults.FaultPlan`) name them. `review` is the editor
 # with its tools, `decision` the editor's structured verdict asked for without tools.
-Task = Literal["plan", "research", "review", "decision", "draft", "revise", "judge", "amend"]
+Task = Literal[
+    "plan", "research", "grade", "review", "decision", "draft", "revise", "judge", "amend"
+]
 
 
 def respond(body: dict[str, Any]) -> Reply:
@@ -52,6 +56,8 @@ def recognise(convo: Conversation) -> Task | None:
         return "judge"
     if convo.schema_name == "Amendment" or {"action", "subject"} <= properties:
         return "amend"
+    if convo.schema_name == "SourceGrades" or "grades" in properties:
+        return "grade"
     has = {t for t in ("outline", "sources", "issues", "draft") if convo.block(t) is not None}
     if {"issues", "draft"} <= has:
         return "revise"
@@ -72,6 +78,8 @@ def answer(convo: Conversation, task: Task | None) -> Reply:
             return Reply(json.dumps(plan(convo)))
         case "judge":
             return Reply(json.dumps(judge(convo)))
+        case "grade":
+            return Reply(json.dumps(grade(convo)))
         case "amend":
             return Reply(json.dumps(amend(convo)))
         case "revise":

@@ -23,7 +23,15 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
         type=Path,
         default=EVALS / "thresholds.yaml",
     )
-    evaluate.add_argument("--limit", type=int, help="only the first N cases")
+    evaluate.add_argument("--limit", type=int, help="only the first N cases of each set")
+    evaluate.add_argument(
+        "--topics",
+        type=Path,
+        default=EVALS / "topics.yaml",
+        help="the labelled topics of the coverage bar, run after the golden set and gated on "
+        "evals/coverage_thresholds.yaml",
+    )
+    evaluate.add_argument("--no-topics", action="store_true", help="skip the coverage bar")
     evaluate.add_argument(
         "--compare",
         metavar="RUN_ID",
@@ -55,7 +63,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from agent import tracing
     from agent.writer import ArticleWriter
-    from evals import compare, run
+    from evals import compare, coverage, run
 
     tracing.configure(settings)
     earlier = None
@@ -81,19 +89,23 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     )
     if outcome.skipped:
         print(outcome.skipped)
-    print(f"\n{'metric':<32} {'value':>10}  {'bar':<8} result")
-    bars = {c.metric: c for c in outcome.checks}
-    for metric in sorted(outcome.metrics):
-        value = outcome.metrics[metric]
-        bar = bars.get(metric)
-        verdict = "" if bar is None else ("pass" if bar.passed else "FAIL")
-        print(f"{metric:<32} {value:>10.3f}  {bar.bound if bar else '':<8} {verdict}")
-    for missing in (c for c in outcome.checks if c.value is None):
-        print(f"{missing.metric:<32} {'missing':>10}  {missing.bound:<8} FAIL")
-    if outcome.dataset_id:
-        print(f"\nDataset: {outcome.dataset_name} ({outcome.dataset_id}, {len(records)} cases)")
-    else:
-        print("\nDataset: not registered (this tracking store holds no datasets)")
+    _report(outcome, len(records))
+    passed = outcome.passed
+    if not args.no_topics:
+        topics = coverage.load_topics(args.topics, args.limit)
+        print(f"\nThe coverage bar: {len(topics)} labelled topics ({args.topics.name})...")
+        named = coverage.DATASET_NAME + (f"-first-{args.limit}" if args.limit else "")
+        bar = run.evaluate(
+            settings,
+            topics,
+            coverage.THRESHOLDS,
+            dataset=named,
+            model_id=model_id,
+            scorers=coverage.SCORERS,
+            predict=coverage.predictor(settings),
+        )
+        _report(bar, len(topics))
+        passed = passed and bar.passed
     regressed: list[compare.Change] = []
     if earlier is not None:
         changes = compare.compare(
@@ -111,7 +123,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"\nRun id: {outcome.run_id} (MLFLOW_TRACKING_URI={settings.mlflow_tracking_uri})")
     tracing.flush()
-    if outcome.passed:
+    if passed:
         print("Evaluation gate: passed")
     else:
         print("Evaluation gate: FAILED", file=sys.stderr)
@@ -120,7 +132,23 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Comparison with {args.compare}: REGRESSED ({names})", file=sys.stderr)
     elif earlier is not None:
         print(f"Comparison with {args.compare}: no regression")
-    return 0 if outcome.passed and not regressed else 1
+    return 0 if passed and not regressed else 1
+
+
+def _report(outcome: Any, cases: int) -> None:
+    print(f"\n{'metric':<32} {'value':>10}  {'bar':<8} result")
+    bars = {c.metric: c for c in outcome.checks}
+    for metric in sorted(outcome.metrics):
+        value = outcome.metrics[metric]
+        bar = bars.get(metric)
+        verdict = "" if bar is None else ("pass" if bar.passed else "FAIL")
+        print(f"{metric:<32} {value:>10.3f}  {bar.bound if bar else '':<8} {verdict}")
+    for missing in (c for c in outcome.checks if c.value is None):
+        print(f"{missing.metric:<32} {'missing':>10}  {missing.bound:<8} FAIL")
+    if outcome.dataset_id:
+        print(f"\nDataset: {outcome.dataset_name} ({outcome.dataset_id}, {cases} cases)")
+    else:
+        print("\nDataset: not registered (this tracking store holds no datasets)")
 
 
 def _monitor(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,9 @@
-"""coverage: the gate between research and drafting. No sources on the topic, no article."""
+"""coverage: the gate between research and drafting. No sources on the topic, no article.
+
+The rule of `agent.subject` grades every source research found; when the model grades sources
+too (SOURCE_GRADER), it sees those the rule kept and may drop any it finds off the topic, as in
+LangGraph's corrective-RAG pattern: grade the documents, then decide. Each grade is a span.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,73 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
+from mlflow.entities import SpanType
 
-from agent import grounding
+from agent import grounding, structured, subject, tracing
 from agent.context import WriterContext
-from agent.nodes.research import collect_sources, search_questions
-from agent.state import ArticleState
-from agent.tracing import traced_node
+from agent.nodes.research import collect_sources, read_documents
+from agent.prompts import blocks, contracts
+from agent.state import ArticleState, Coverage, Source
+
+GRADE_TOKENS = 80  # per source: a number, a boolean and one sentence
 
 
-@traced_node("coverage")
+@tracing.traced_node("coverage")
 async def coverage(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
-    found, sources, outline = grounding.assess(
-        ctx.library, state["topic"], state["outline"], state.get("sources") or []
-    )
+    topic = state["topic"]
+    sources = state.get("sources") or []
+    found, kept, outline = grounding.assess(ctx.library, topic, state["outline"], sources)
     update: dict[str, Any] = {}
-    nearest = grounding.closest(ctx.library, state["topic"], 1)
-    if found.verdict == "none" and nearest and nearest[0].score >= grounding.COVERED_FLOOR:
-        # The library does hold sources on the topic, but research missed them (a small model
-        # searched for the wrong thing): search the topic itself before saying no.
+    if found.verdict == "none" and (missed := grounding.documents_on(ctx.library, topic)):
+        # The library does hold documents on the topic, but research missed them (a model
+        # searched for the wrong thing): read them before saying no.
         history: list[BaseMessage] = list(state.get("research_messages") or [])
-        searched = await search_questions(
-            runtime, state, [state["topic"]], history, "missed_the_topic"
+        read = await read_documents(runtime, state, missed, history, "missed_the_topic")
+        update["research_messages"] = read
+        sources = collect_sources(history + read)
+        found, kept, outline = grounding.assess(ctx.library, topic, state["outline"], sources)
+    if ctx.model_grades and kept:
+        grades = await _model_grades(runtime, topic, kept)
+        found, kept, outline = grounding.assess(
+            ctx.library, topic, state["outline"], sources, grades
         )
-        update["research_messages"] = searched
-        found, sources, outline = grounding.assess(
-            ctx.library, state["topic"], state["outline"], collect_sources(history + searched)
+    _trace_grades(found)
+    return {**update, "coverage": found, "sources": kept, "outline": outline}
+
+
+async def _model_grades(
+    runtime: Runtime[WriterContext], topic: str, sources: list[Source]
+) -> dict[str, tuple[bool, str]]:
+    """The model's grade of each source the rule kept, by id. A source the model leaves out
+    of its answer keeps the rule's grade; an answer that cannot be used ends as model_error."""
+    ctx = runtime.context
+    llm, messages = ctx.prompt(
+        contracts.GRADE,
+        output_tokens=GRADE_TOKENS * len(sources) + 40,
+        topic=topic,
+        subject=blocks.list_block(subject.subject(topic).names, "subject"),
+        sources=sources,
+    )
+    answer = await structured.ask(llm, messages, contracts.GRADE.answer, "grades of the sources")
+    by_number = {g.source: g for g in answer.grades}
+    return {
+        src.id: (g.relevant, f"the model: {g.reason}")
+        for n, src in enumerate(sources, 1)
+        if (g := by_number.get(n)) is not None
+    }
+
+
+def _trace_grades(found: Coverage) -> None:
+    for grade in found.grades:
+        tracing.record_span(
+            "grade_source",
+            SpanType.EVALUATOR,
+            {
+                "source.id": grade.id,
+                "grade.relevant": grade.relevant,
+                "grade.by": grade.by,
+                "grade.share": grade.share,
+                "grade.reason": grade.reason,
+            },
         )
-    return {**update, "coverage": found, "sources": sources, "outline": outline}

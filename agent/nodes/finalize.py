@@ -1,6 +1,8 @@
 """finalize: the article as the API returns it, holding only what the sources support.
 
-Citations are renumbered in order of appearance and those naming no retrieved source dropped;
+HTML is dropped (a topic, a model or a source may bring it; a Markdown renderer would run it);
+a citation whose sentence names what the cited source does not say is removed (`agent.support`);
+citations are renumbered in order of appearance and those naming no retrieved source dropped;
 links and reference lists the model wrote are removed (the references are the app's, built
 from the sources research retrieved); a paragraph left citing nothing is removed, since it is
 not sourced. Each removal is listed in the article's `notes`. A draft with no usable citation
@@ -14,7 +16,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent import citations
+from agent import citations, support, tracing
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.state import Article, ArticleSection, ArticleState, Reference, Source
@@ -26,12 +28,15 @@ REFERENCE_HEADING = re.compile(
 )
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:https?://|www\.)[^)]*\)")
 BARE_LINK = re.compile(r"<?(?:https?://|www\.)[^\s)>\]]+>?")
+SUPPORT_EVENT = "citation_support"  # citations kept, and removed as unsupported (agent.support)
 
 
 @traced_node("finalize")
 async def finalize(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     sources = state.get("sources") or []
     article = assemble(state["draft"], sources, state["outline"].title)
+    cited = len(citations.CITATION.findall(article.markdown))
+    tracing.record_event(SUPPORT_EVENT, kept=cited, removed=article.unsupported_citations)
     coverage = state.get("coverage")
     if coverage and coverage.sections_dropped:
         listed = "; ".join(coverage.sections_dropped)
@@ -56,6 +61,21 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
     markdown, links = _without_links(markdown)
     if links:
         notes.append(f"{links} link(s) the model wrote were removed: they are not sources.")
+    markdown, markup = support.without_markup(markdown)
+    fallback_title, title_markup = support.without_markup(fallback_title)
+    if markup + title_markup:
+        notes.append(
+            f"{markup + title_markup} piece(s) of HTML markup were removed: an article is "
+            "plain Markdown."
+        )
+    checked = support.check(markdown, [s.passages for s in sources])
+    markdown = checked.markdown
+    if checked.removed:
+        lacking = "; ".join(f"[{n}] lacks {words}" for n, words in checked.removed[:3])
+        notes.append(
+            f"{len(checked.removed)} citation(s) were removed: the sentence names what its "
+            f"source does not say ({lacking})."
+        )
 
     # Renumber: the first source cited becomes [1]; numbers naming no source are dropped.
     order = [n for n in citations.cited(markdown) if 1 <= n <= len(sources)]
@@ -79,6 +99,7 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
     title = fallback_title
     if found := re.match(r"^# (.+)$", markdown, re.M):
         title = found.group(1).strip()
+    title = title.strip() or "Untitled"
     sections = [
         ArticleSection(heading=heading.strip(), markdown=body.strip())
         for heading, body in re.findall(r"^## ([^\n]+)\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
@@ -94,6 +115,7 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
         references=references,
         word_count=citations.count_words(markdown),
         notes=notes,
+        unsupported_citations=len(checked.removed),
     )
 
 

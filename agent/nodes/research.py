@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.config import get_config
 from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
@@ -19,7 +20,7 @@ from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Passage
 from agent.state import ArticleState, Source
-from agent.tools import RESEARCH_TOOLS, search_sources
+from agent.tools import RESEARCH_TOOLS, read_source, search_sources
 
 MAX_SOURCES = 8
 MAX_PASSAGES_PER_SOURCE = 5
@@ -68,29 +69,56 @@ async def search_questions(
     reason: str,
 ) -> list[BaseMessage]:
     """Searches each question not yet searched, as the app's own tool calls (the model
-    stopped without evidence, or missed the topic); `reason` goes on the trace."""
-    searched = {
-        str(call["args"].get("query", "")).strip().lower()
+    stopped without evidence); `reason` goes on the trace."""
+    searched = _asked(history, "search_sources", "query")
+    wanted = [q for q in dict.fromkeys(questions) if q.strip().lower() not in searched]
+    calls = [(search_sources, {"query": q, "k": FALLBACK_K}) for q in wanted]
+    return await _call_tools(runtime, state, calls, reason)
+
+
+async def read_documents(
+    runtime: Runtime[WriterContext],
+    state: ArticleState,
+    source_ids: list[str],
+    history: list[BaseMessage],
+    reason: str,
+) -> list[BaseMessage]:
+    """Reads each document not yet read, as the app's own tool calls (research missed the
+    documents on the topic); `reason` goes on the trace."""
+    read = _asked(history, "read_source", "source_id")
+    calls = [(read_source, {"source_id": i}) for i in dict.fromkeys(source_ids) if i not in read]
+    return await _call_tools(runtime, state, calls, reason)
+
+
+def _asked(history: list[BaseMessage], tool: str, argument: str) -> set[str]:
+    return {
+        str(call["args"].get(argument, "")).strip().lower()
         for message in history
         if isinstance(message, AIMessage)
         for call in message.tool_calls
-        if call["name"] == "search_sources"
+        if call["name"] == tool
     }
-    wanted = [q for q in dict.fromkeys(questions) if q.strip().lower() not in searched]
+
+
+async def _call_tools(
+    runtime: Runtime[WriterContext],
+    state: ArticleState,
+    wanted: list[tuple[BaseTool, dict[str, Any]]],
+    reason: str,
+) -> list[BaseMessage]:
     calls = [
-        ToolCall(
-            name=search_sources.name,
-            args={"query": q, "k": FALLBACK_K},
-            id=f"fallback-{i}",
-            type="tool_call",
-        )
-        for i, q in enumerate(wanted)
+        ToolCall(name=tool.name, args=args, id=f"fallback-{i}", type="tool_call")
+        for i, (tool, args) in enumerate(wanted)
     ]
-    tracing.record_event(FALLBACK_EVENT, reason=reason, searches=len(calls))
+    searches = sum(call["name"] == search_sources.name for call in calls)
+    tracing.record_event(
+        FALLBACK_EVENT, reason=reason, searches=searches, reads=len(calls) - searches
+    )
     # Written as the tool calls they are, so the conversation and the trace read as usual.
     made = AIMessage(content="", tool_calls=calls, name="research_fallback")
+    tools = {tool.name: tool for tool, _ in wanted}
     results: list[BaseMessage] = [
-        await search_sources.ainvoke(
+        await tools[call["name"]].ainvoke(
             {**call, "args": {**call["args"], "runtime": tool_runtime(runtime, state, call)}}
         )
         for call in calls

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from agent.state import Amendment, Outline, ReviewVerdict
+from agent.state import Amendment, Outline, ReviewVerdict, SourceGrades
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -51,8 +51,12 @@ REVISE = NodePrompt(
 # A later turn's instruction, read as one of the changes the graph can make (agent.nodes.amend).
 AMEND = AnsweredPrompt("article-amend", frozenset({"instruction", "article"}), Amendment)
 
+# The sources the coverage rule kept, graded by the model for whether each is about the topic
+# (agent.nodes.coverage; SOURCE_GRADER). `subject`: the topic's telling words.
+GRADE = AnsweredPrompt("article-grade", frozenset({"topic", "subject", "sources"}), SourceGrades)
+
 CONTRACTS: dict[str, NodePrompt] = {
-    p.name: p for p in (PLAN, RESEARCH, DRAFT, REVIEW, REVISE, AMEND)
+    p.name: p for p in (PLAN, RESEARCH, DRAFT, REVIEW, REVISE, AMEND, GRADE)
 }
 
 

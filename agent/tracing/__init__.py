@@ -18,6 +18,7 @@ from agent.tracing.spans import (
     NODE_SPAN,
     end_open_spans,
     record_event,
+    record_span,
     state_attributes,
     traced_node,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "lighten_state_spans",
     "public_uri",
     "record_event",
+    "record_span",
     "redactor",
     "server_answers",
     "state_attributes",

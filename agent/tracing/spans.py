@@ -54,6 +54,19 @@ def record_event(
         span.add_event(SpanEvent(name, attributes=dict(attributes)))  # type: ignore[abstract]
 
 
+def record_span(name: str, span_type: str, attributes: dict[str, Any], outputs: Any = None) -> None:
+    """A finished child span of the running node's state span: one step the node took that a
+    reader of the trace should see on its own (a source graded, say), with its verdict."""
+    parent = NODE_SPAN.get() or mlflow.get_current_active_span()
+    if parent is None or isinstance(parent, NoOpSpan):
+        return
+    span = mlflow.start_span_no_context(
+        name, span_type=span_type, parent_span=parent, attributes=attributes
+    )
+    span.set_outputs(outputs if outputs is not None else attributes)
+    span.end()
+
+
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 
 from agent import grounding
 from agent.settings import BUNDLED_SOURCES
@@ -10,6 +13,7 @@ from agent.sources import SourceLibrary
 from agent.state import Outline, Section, Source
 
 LIBRARY = SourceLibrary(BUNDLED_SOURCES)
+EVALS = BUNDLED_SOURCES.parents[1] / "evals"
 OFF_LIBRARY = [
     "Medieval Japanese castle architecture",
     "The history of origami",
@@ -31,6 +35,15 @@ def found_by_search(topic: str, k: int = 8) -> list[Source]:
     return list(sources.values())
 
 
+def sources_of(ids: list[str]) -> list[Source]:
+    """Whole documents, as research would have met them."""
+    return [
+        Source(id=i, title=doc.title, passages=list(doc.passages[:5]))
+        for i in ids
+        if (doc := LIBRARY.get(i)) is not None
+    ]
+
+
 def outline(*headings: str) -> Outline:
     return Outline(
         title="T",
@@ -45,10 +58,31 @@ def test_a_topic_the_library_lacks_is_not_covered(topic: str) -> None:
         LIBRARY, topic, outline("One", "Two"), found_by_search(topic)
     )
     assert coverage.verdict == "none" and not kept
-    assert coverage.score <= 0.29
+    assert coverage.score < coverage.needed
+    assert all(not g.relevant and g.by == "rule" and g.reason for g in coverage.grades)
     assert coverage.closest  # the answer names what the library does hold
-    message = grounding.no_sources_message(topic, coverage)
+    message = grounding.no_sources_message(topic, coverage, LIBRARY.describe())
     assert topic in message and "SOURCES_DIR" in message and coverage.closest[0].id in message
+    assert f"the {len(LIBRARY.documents)} documents in" in message  # what was searched
+
+
+def test_a_model_can_drop_a_source_the_rule_kept_and_the_verdict_follows() -> None:
+    topic = "How do suspension bridges stay up?"
+    found = found_by_search(topic)
+    plan = outline("Cables and towers", "Early history")
+    coverage, kept, _ = grounding.assess(LIBRARY, topic, plan, found)
+    assert "suspension-bridges" in [s.id for s in kept]
+    refused = {"suspension-bridges": (False, "the model: it is about something else")}
+
+    coverage, kept, _ = grounding.assess(LIBRARY, topic, plan, found, refused)
+
+    assert "suspension-bridges" not in [s.id for s in kept]
+    grade = next(g for g in coverage.grades if g.id == "suspension-bridges")
+    assert not grade.relevant and grade.by == "model"
+    assert grade.reason == "the model: it is about something else"
+    if coverage.verdict == "none":  # the answer says the model, not the library, said no
+        message = grounding.no_sources_message(topic, coverage, LIBRARY.describe())
+        assert "The model that grades sources judged" in message and "SOURCE_GRADER" in message
 
 
 def test_a_covered_topic_keeps_its_sources_and_drops_unrelated_ones() -> None:
@@ -118,15 +152,30 @@ def test_a_plan_with_any_supported_section_is_kept() -> None:
     assert not coverage.outline_from_sources and coverage.sections_dropped == ["#"]
 
 
-def test_every_golden_topic_is_covered_by_its_expected_sources() -> None:
-    import yaml
+GOLDEN = yaml.safe_load((EVALS / "golden.yaml").read_text())
+LIMITS = {case["topic"] for case in yaml.safe_load((EVALS / "topics.yaml").read_text())["limits"]}
 
-    cases = yaml.safe_load((BUNDLED_SOURCES.parents[1] / "evals" / "golden.yaml").read_text())
-    for case in cases:
-        topic = case["inputs"]["topic"]
-        expected = case["expectations"]["expected_sources"]
-        sources = [s for s in found_by_search(topic, 10) if s.id in expected] or [
-            Source(id=expected[0], title=expected[0], passages=[])
-        ]
-        coverage, _, _ = grounding.assess(LIBRARY, topic, outline("A", "B"), sources)
-        assert coverage.score >= 0.35, (topic, coverage.score)
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case,
+            marks=pytest.mark.xfail(
+                case["inputs"]["topic"] in LIMITS,
+                reason="a known limit of the word rule (evals/topics.yaml, limits)",
+                strict=True,
+            ),
+        )
+        for case in GOLDEN
+    ],
+    ids=lambda case: case["id"],
+)
+def test_every_golden_topic_is_covered_by_its_expected_sources(case: dict[str, Any]) -> None:
+    topic = case["inputs"]["topic"]
+    expected = case["expectations"]["expected_sources"]
+    met = found_by_search(topic, 10)  # what a search for the topic meets, and the expected
+    sources = met + [s for s in sources_of(expected) if s.id not in {m.id for m in met}]
+    coverage, kept, _ = grounding.assess(LIBRARY, topic, outline("A", "B"), sources)
+    assert coverage.verdict != "none", (topic, coverage.score, coverage.missing_terms)
+    assert set(expected) & {s.id for s in kept}

@@ -126,3 +126,18 @@ async def test_topics_the_library_lacks_end_as_no_sources(
     with pytest.raises(WriteFailed) as refused:
         await writer.write(WriteRequest(topic=topic))
     assert refused.value.code == "no_sources" and topic in str(refused.value)
+
+
+async def test_a_grading_model_decides_among_the_sources_the_rule_kept(untraced) -> None:
+    settings = untraced(source_grader="model")
+    final = await run_graph(settings)
+    coverage = final["coverage"]
+    assert coverage.verdict in ("covered", "partial") and final["sources"]
+    by_model = [g for g in coverage.grades if g.by == "model"]
+    # Every source the rule kept went to the model, and its word check's reason is on it.
+    assert {g.id for g in by_model} == {s.id for s in final["sources"]}
+    assert all(g.relevant and g.reason.startswith("the model: Offline") for g in by_model)
+    assert all(g.by == "rule" and not g.relevant for g in coverage.grades if g not in by_model)
+    # Under SOURCE_GRADER=auto the offline provider is graded by the rule alone.
+    plain = await run_graph(untraced())
+    assert {g.by for g in plain["coverage"].grades} == {"rule"}

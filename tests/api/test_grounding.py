@@ -24,6 +24,7 @@ def test_a_topic_the_library_lacks_gets_no_sources_naming_the_closest(
     body = answer.json()
     assert body["error"] == "no_sources"
     assert OFF_LIBRARY in body["message"] and "SOURCES_DIR" in body["message"]
+    assert "documents in" in body["message"] and "agent/corpus" in body["message"]  # searched
     closest = body["closest_sources"]
     assert closest and all(s["id"] in body["message"] for s in closest)
     assert answer.headers["X-Trace-Id"] == body["trace_id"]
@@ -34,6 +35,13 @@ def test_a_topic_the_library_lacks_gets_no_sources_naming_the_closest(
     assert not [s for s in trace.data.spans if s.name in ("draft", "finalize")]
     gate = next(s for s in trace.data.spans if s.name == "coverage.state")
     assert gate.attributes["state.coverage"] == "none"
+    # One grade per source research met, under the gate: which source, the verdict, and why.
+    grades = [s for s in trace.data.spans if s.name == "grade_source"]
+    assert grades and {s.parent_id for s in grades} == {gate.span_id}
+    for grade in grades:
+        assert grade.span_type == "EVALUATOR"
+        assert grade.attributes["source.id"] and grade.attributes["grade.by"] == "rule"
+        assert grade.attributes["grade.relevant"] is False and grade.attributes["grade.reason"]
     found = mlflow.MlflowClient(tracking_uri=mlflow_url).search_traces(
         locations=[trace.info.experiment_id],
         filter_string="tags.outcome = 'no_sources'",

@@ -49,6 +49,7 @@ def test_write_returns_an_article_and_the_id_of_its_trace(api: Server, mlflow_ur
         for name in (
             "article-amend",
             "article-draft",
+            "article-grade",
             "article-plan",
             "article-research",
             "article-review",

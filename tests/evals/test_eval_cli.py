@@ -47,8 +47,18 @@ def test_eval_logs_a_run_and_gates_on_thresholds(tmp_path: Path, eval_store: str
 
     client = mlflow.MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("article-writer")
-    runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 1
+    by_dataset = {
+        run.inputs.dataset_inputs[0].dataset.name: run
+        for run in client.search_runs([experiment.experiment_id])
+    }
+    # The golden set's run, then the coverage bar's: two covered topics, each an article
+    # citing a document on it, and one outside the library, refused.
+    assert set(by_dataset) == {"article-writer-golden-first-3", "article-writer-coverage-first-3"}
+    bar = by_dataset["article-writer-coverage-first-3"].data.metrics
+    assert bar["covered_topic_written/mean"] == 1.0 and bar["off_topic_article/mean"] == 0.0
+    assert "The coverage bar: 3 labelled topics (topics.yaml)" in done.stdout
+    assert "covered_topic_written/mean" in done.stdout
+    runs = [by_dataset["article-writer-golden-first-3"]]
     metrics = runs[0].data.metrics
     assert metrics["citation_validity/mean"] == 1.0 and metrics["total_tokens/mean"] > 1000
     assert 0 < metrics["expected_facts_stated/mean"] <= 1
@@ -82,7 +92,14 @@ def test_eval_logs_a_run_and_gates_on_thresholds(tmp_path: Path, eval_store: str
     strict = tmp_path / "strict.yaml"
     strict.write_text("structure/mean: {min: 0.9}\ntotal_tokens/mean: {max: 10}\n")
     failed = writer_cli(
-        "eval", "--limit", "3", "--thresholds", str(strict), cwd=tmp_path, MLFLOW_TRACKING_URI=store
+        "eval",
+        "--limit",
+        "3",
+        "--thresholds",
+        str(strict),
+        "--no-topics",
+        cwd=tmp_path,
+        MLFLOW_TRACKING_URI=store,
     )
     assert failed.returncode == 1
     assert "FAIL" in failed.stdout and "Evaluation gate: FAILED" in failed.stderr
@@ -93,7 +110,7 @@ def test_compare_prints_both_runs_and_fails_on_a_regression(tmp_path: Path) -> N
     env = {"MLFLOW_TRACKING_URI": store}
     bars = tmp_path / "bars.yaml"
     bars.write_text("citation_validity/mean: {min: 1.0}\n")
-    common = ("eval", "--limit", "2", "--thresholds", str(bars))
+    common = ("eval", "--limit", "2", "--thresholds", str(bars), "--no-topics")
 
     unknown = writer_cli(*common, "--compare", "no-such-run", cwd=tmp_path, **env)
     assert unknown.returncode == 2

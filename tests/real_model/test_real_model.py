@@ -174,8 +174,9 @@ def _check_answer(
             problems.append(f"off-library topic got {answer.status_code} {code}, not no_sources")
         elif topic.text.lower() not in message.lower():
             problems.append(f"no_sources message does not name the topic: {message!r}")
-    elif code == "no_sources":
-        # The library holds a document on exactly this topic: saying it has none misleads.
+    elif code == "no_sources" and "The model that grades sources judged" not in message:
+        # The library holds a document on exactly this topic: saying it has none misleads,
+        # unless the answer says that the model grading the sources refused them.
         problems.append(f"no_sources for a topic {topic.library_doc}.md covers: {message!r}")
 
 

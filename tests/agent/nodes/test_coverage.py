@@ -100,12 +100,12 @@ async def test_a_topic_the_library_lacks_gets_verdict_none_and_no_sources(
     found = update["coverage"]
     assert found.verdict == "none" and found.kept == [] and update["sources"] == []
     assert {s.id for s in found.dropped} == {s.id for s in met}
-    assert "castl" in found.missing_terms  # the stemmed topic word no source has
+    assert "castle" in found.missing_terms  # the topic word no source holds
     assert found.closest  # what the library holds nearest, for the answer to name
     assert "research_messages" not in update  # nothing in the library to search again for
 
 
-async def test_sources_research_missed_are_searched_for_before_saying_no(
+async def test_documents_research_missed_are_read_before_saying_no(
     runtime: Runtime[WriterContext], library: SourceLibrary
 ) -> None:
     # Research searched for the wrong thing: what it met is about something else.
@@ -117,9 +117,10 @@ async def test_sources_research_missed_are_searched_for_before_saying_no(
 
     update = await run_node(coverage, state, runtime)
 
-    searched, *results = update["research_messages"]
-    assert isinstance(searched, AIMessage) and searched.name == "research_fallback"
-    assert [c["args"]["query"] for c in searched.tool_calls] == [ON_LIBRARY]
+    read, *results = update["research_messages"]
+    assert isinstance(read, AIMessage) and read.name == "research_fallback"
+    assert {c["name"] for c in read.tool_calls} == {"read_source"}
+    assert "honeybees" in [c["args"]["source_id"] for c in read.tool_calls]
     assert results and all(isinstance(m, ToolMessage) for m in results)
     assert update["coverage"].verdict in ("covered", "partial")
     kept = [s.id for s in update["sources"]]

@@ -4,10 +4,20 @@ from langgraph.runtime import Runtime
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes.finalize import assemble, finalize
+from agent.sources import Passage
 from agent.state import ArticleState, Coverage, Source
 from tests.agent.nodes.conftest import outline, run_node
 
-SOURCES = [Source(id=f"s{i}", title=f"Source {i}", passages=[]) for i in range(1, 4)]
+# What every test source says: the specific words the drafts below use ("bees", "sourced").
+SAID = "Bees pollinate; a hive has a queen. Sourced claims, and claims sourced too."
+SOURCES = [
+    Source(
+        id=f"s{i}",
+        title=f"Source {i}",
+        passages=[Passage(source_id=f"s{i}", title=f"Source {i}", section="S", text=SAID)],
+    )
+    for i in range(1, 4)
+]
 
 
 def test_citations_are_renumbered_in_order_of_appearance() -> None:
@@ -48,6 +58,33 @@ def test_paragraphs_citing_nothing_are_removed_and_said_to_be() -> None:
     assert "Invented" not in article.markdown
     assert [s.heading for s in article.sections] == ["B"]  # A lost its only paragraph
     assert "1 paragraph(s) citing no source were removed." in article.notes
+
+
+def test_a_citation_whose_sentence_names_what_its_source_lacks_is_removed() -> None:
+    draft = (
+        "# T\n\nBees pollinate [1]. The Hornsdale battery opened in 2017 [2].\n\n"
+        "## A\n\nA hive has a queen [3]."
+    )
+    article = assemble(draft, SOURCES, "T")
+    assert "Bees pollinate [1]." in article.markdown and "queen [2]" in article.markdown
+    assert "opened in 2017." in article.markdown  # the sentence stays, no longer cited
+    note = next(n for n in article.notes if "citation(s) were removed" in n)
+    assert note.startswith("1 citation(s)") and "2017" in note and "hornsdale" in note
+
+
+def test_html_from_a_topic_a_model_or_a_source_never_reaches_the_article() -> None:
+    draft = (
+        "# <script>alert(1)</script> Bees\n\nBees pollinate [1] <img src=x onerror=alert(2)>."
+        "\n\n## A <b>hive</b>\n\nA hive has a queen [2]. 3 < 4 [2]."
+    )
+    article = assemble(draft, SOURCES, "<script>alert(1)</script> Planned")
+    for text in (article.title, article.markdown, *(s.heading for s in article.sections)):
+        assert "<" not in text.replace("&lt;", ""), text
+    assert "alert" not in article.markdown and article.title == "Bees"
+    assert [s.heading for s in article.sections] == ["A hive"]
+    assert any("HTML markup were removed" in n for n in article.notes)
+    fallback = assemble("Bees pollinate [1].", SOURCES, "<script>alert(1)</script> Planned")
+    assert fallback.title == "Planned"
 
 
 def test_a_draft_with_no_usable_citation_is_not_an_article() -> None:

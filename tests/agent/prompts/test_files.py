@@ -23,6 +23,7 @@ def test_the_bundled_prompts_load_and_format() -> None:
         "article-review",
         "article-revise",
         "article-amend",
+        "article-grade",
     }
     plan = PromptSet.bundled(book).get("article-plan")
     messages = plan.format(

@@ -29,7 +29,7 @@ def test_first_sync_registers_everything_and_the_second_nothing(
     registry: str, prompts: Path
 ) -> None:
     first = prompt_registry.sync(prompts, "production")
-    assert changed(first) == {row.name: 1 for row in first} and len(first) == 6
+    assert changed(first) == {row.name: 1 for row in first} and len(first) == 7
     second = prompt_registry.sync(prompts, "production")
     assert changed(second) == {}
     assert {(r.name, r.version, r.alias) for r in second} == {

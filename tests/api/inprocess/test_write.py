@@ -19,6 +19,7 @@ BUNDLED_PROMPTS = {
     "article-review",
     "article-revise",
     "article-amend",
+    "article-grade",
 }
 # Text a failure inside the server could carry: none of it may reach a client.
 INTERNAL = "sk-internal-0123456789abcdef at /srv/app/agent/llm.py line 42"
