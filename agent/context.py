@@ -76,7 +76,7 @@ class WriterContext:
     prompts: PromptSet = field(
         default_factory=lambda: PromptSet.bundled(PromptBook.from_folder(_settings().prompts_dir))
     )
-    library: SourceLibrary = field(default_factory=lambda: SourceLibrary(_settings().sources_dir))
+    library: SourceLibrary = field(default_factory=lambda: SourceLibrary.from_settings(_settings()))
     limits: Limits = field(default_factory=lambda: Limits.from_settings(_settings()))
     bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
     # Whether the model grades the sources the coverage rule kept (SOURCE_GRADER).

@@ -219,5 +219,5 @@ def no_sources_message(topic: str, coverage: Coverage, searched: str) -> str:
     return (
         f"Nothing in {searched} covers “{topic}”, so no article was written: an article must "
         f"rest on sources about its topic.{lacks}{holds} To write on this topic, put documents "
-        "about it (Markdown or text) in a folder and point SOURCES_DIR at it."
+        "about it (Markdown, text, PDF, HTML or Word) in a folder and point SOURCES_DIR at it."
     )

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
 
     # --- research sources -----------------------------------------------------------------
     sources_dir: Path = BUNDLED_SOURCES
+    sources_cache_dir: Path = Field(
+        Path.home() / ".cache" / "article-writer" / "sources",
+        description="Where PDF, HTML and Word files of SOURCES_DIR are kept as Markdown, by "
+        "content: a folder is converted once, a changed file again.",
+    )
+    source_max_file_mb: float = Field(
+        20, gt=0, description="A file of SOURCES_DIR larger than this is skipped, and said to be."
+    )
+    source_convert_timeout_seconds: float = Field(
+        30, gt=0, description="Bound on converting one file; one that takes longer is skipped."
+    )
     source_grader: Literal["auto", "rule", "model"] = Field(
         "auto",
         description="Who decides whether a source is about the topic: `rule`, the documented "

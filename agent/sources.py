@@ -1,4 +1,5 @@
-"""The research library: a folder of Markdown or text documents, ranked with BM25 (bm25s)."""
+"""The research library: a folder of documents (Markdown, text, PDF, HTML, Word), cut into
+passages at their headings and ranked with BM25 (bm25s). `agent.documents` reads the files."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import bm25s
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from pydantic import BaseModel, ConfigDict
 
+from agent import documents
 from agent.subject import Profile
 
-SUFFIXES = (".md", ".markdown", ".txt")
+if TYPE_CHECKING:
+    from agent.settings import Settings
+
+Origin = Literal["library", "documents", "web"]
+ORIGINS: dict[str, str] = {  # how a reference's origin reads
+    "library": "the bundled library",
+    "documents": "your documents",
+    "web": "the web",
+}
 # Sections longer than this are split at paragraph breaks, so that a hit is a quotable passage
 # rather than a whole chapter.
 MAX_PASSAGE_WORDS = 160
@@ -46,6 +57,8 @@ class Passage(BaseModel):
     title: str
     section: str
     text: str
+    origin: Origin = "library"
+    location: str = ""  # the file, relative to its folder, or the page's URL
 
 
 @dataclass(frozen=True)
@@ -72,21 +85,55 @@ class Hit:
     score: float
 
 
-class SourceLibrary:
-    """Loads every document below a folder once and answers ranked passage queries."""
+@dataclass(frozen=True)
+class Reading:
+    """How a folder is read: where converted files are cached, and the bounds on a file."""
 
-    def __init__(self, folder: Path) -> None:
+    cache: Path | None = None
+    max_file_bytes: int = 20_000_000
+    convert_timeout_seconds: float = 30.0
+
+
+class SourceLibrary:
+    """Loads every document below a folder once and answers ranked passage queries.
+
+    `origin` says whose documents they are (the bundled library, or the reader's own);
+    `skipped` lists the files that could not be read, and why.
+    """
+
+    def __init__(
+        self, folder: Path, origin: Origin = "library", reading: Reading | None = None
+    ) -> None:
         if not folder.is_dir():
             raise FileNotFoundError(f"sources folder {folder} does not exist")
         self.folder = folder
+        self.origin: Origin = origin
+        self.reading = reading or Reading()
+        self.fingerprint = documents.fingerprint(folder)
         self.documents: dict[str, Document] = {}
-        for path in sorted(folder.rglob("*")):
-            if path.suffix.lower() in SUFFIXES and path.name.lower() != "readme.md":
-                doc = parse_document(path.relative_to(folder).with_suffix("").as_posix(), path)
+        self.skipped: list[documents.Skipped] = []
+        with documents.Reader(
+            folder,
+            self.reading.cache,
+            self.reading.max_file_bytes,
+            self.reading.convert_timeout_seconds,
+        ) as reader:
+            for path in documents.files(folder):
+                read = reader.read(path)
+                if isinstance(read, documents.Skipped):
+                    self.skipped.append(read)
+                    continue
+                location = read.path.as_posix() if origin == "documents" else ""
+                doc = parse_document(
+                    self._id(read.path), read.markdown, read.title, origin, location
+                )
                 if doc.passages:
                     self.documents[doc.id] = doc
+                else:
+                    self.skipped.append(documents.Skipped(read.path, "no text in it: skipped"))
         if not self.documents:
-            raise ValueError(f"no {'/'.join(SUFFIXES)} documents found in {folder}")
+            kinds = "/".join(sorted(documents.SUFFIXES))
+            raise ValueError(f"no readable {kinds} documents found in {folder}")
         self.passages = [p for doc in self.documents.values() for p in doc.passages]
         self._stemmer = Stemmer.Stemmer("english")
         self._index = bm25s.BM25()
@@ -94,6 +141,33 @@ class SourceLibrary:
             self._tokenize([f"{p.title} {p.section} {p.text}" for p in self.passages]),
             show_progress=False,
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SourceLibrary:
+        """SOURCES_DIR as the settings say to read it: the bundled library unless it names
+        a folder of the reader's own."""
+        from agent.settings import BUNDLED_SOURCES
+
+        folder = settings.sources_dir
+        bundled = folder.resolve() == BUNDLED_SOURCES.resolve()
+        reading = Reading(
+            settings.sources_cache_dir,
+            int(settings.source_max_file_mb * 1_000_000),
+            settings.source_convert_timeout_seconds,
+        )
+        return cls(folder, "library" if bundled else "documents", reading)
+
+    def _id(self, path: Path) -> str:
+        """The file's path without its suffix ("notes/bees"); with it, if that is taken."""
+        plain = path.with_suffix("").as_posix()
+        return plain if plain not in self.documents else path.as_posix()
+
+    def refreshed(self) -> SourceLibrary:
+        """This library, or a new one read again if a file of its folder was added, removed
+        or changed since (converted files come from the cache unless their content changed)."""
+        if documents.fingerprint(self.folder) == self.fingerprint:
+            return self
+        return SourceLibrary(self.folder, self.origin, self.reading)
 
     def _tokenize(self, texts: list[str]) -> bm25s.tokenization.Tokenized:
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
@@ -115,7 +189,10 @@ class SourceLibrary:
         """What a reader is told was searched: "the 36 documents in agent/corpus"."""
         folder = self.folder.resolve()
         shown = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
-        return f"the {len(self.documents)} documents in {shown}"
+        said = f"the {len(self.documents)} documents in {shown}"
+        if self.skipped:
+            said += f" ({len(self.skipped)} more could not be read: `writer sources` says why)"
+        return said
 
     def get(self, source_id: str) -> Document | None:
         return self.documents.get(source_id)
@@ -178,9 +255,18 @@ class SourceLibrary:
         return counts
 
 
-def parse_document(doc_id: str, path: Path) -> Document:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    title = doc_id.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").title()
+def parse_document(
+    doc_id: str,
+    text: str,
+    title: str | None = None,
+    origin: Origin = "library",
+    location: str = "",
+) -> Document:
+    """A document cut into passages at its headings; its title is its first level-1 heading,
+    else the one its converter found (an HTML page's), else its file name."""
+    if not (title and title.strip()):
+        title = doc_id.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").title()
+    title = title.strip()
     section = "Overview"
     blocks: list[tuple[str, str]] = []
     paragraph: list[str] = []
@@ -203,9 +289,17 @@ def parse_document(doc_id: str, path: Path) -> Document:
             close_paragraph()
     close_paragraph()
 
-    passages: list[Passage] = []
-    for section_name, chunk in _merge_paragraphs(blocks):
-        passages.append(Passage(source_id=doc_id, title=title, section=section_name, text=chunk))
+    passages = [
+        Passage(
+            source_id=doc_id,
+            title=title,
+            section=section_name,
+            text=chunk,
+            origin=origin,
+            location=location,
+        )
+        for section_name, chunk in _merge_paragraphs(blocks)
+    ]
     return Document(doc_id, title, tuple(passages))
 
 

@@ -8,7 +8,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
-from agent.sources import Passage
+from agent.sources import Origin, Passage
 
 
 class Section(BaseModel):
@@ -37,6 +37,14 @@ class Source(BaseModel):
     id: str
     title: str
     passages: list[Passage]  # those research saw, best first
+
+    @property
+    def origin(self) -> Origin:
+        return self.passages[0].origin if self.passages else "library"
+
+    @property
+    def location(self) -> str:
+        return self.passages[0].location if self.passages else ""
 
 
 class Scored(BaseModel):
@@ -96,6 +104,11 @@ class Reference(BaseModel):
     n: int
     source_id: str
     title: str
+    origin: Origin = Field(
+        "library",
+        description="Where the source is from: the bundled library, your documents, the web.",
+    )
+    location: str = Field("", description="The file, in SOURCES_DIR, or the page's URL.")
 
 
 class ArticleSection(BaseModel):

@@ -1,4 +1,4 @@
-"""Whether a cited sentence is supported by what it cites, and markup kept out of articles.
+"""Whether a cited sentence is supported by what it cites.
 
 A citation is a claim that the sentence comes from the source. The app holds it to a floor it
 can check without a model: every specific word of the sentence (a word rarer in English than
@@ -21,11 +21,6 @@ from agent.sources import Passage
 # A sentence ends at . ! or ? before a space; citations right after the stop stay with it.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\[\d+\])")
 NUMBER = re.compile(r"\b\d[\d,.]*\d\b")
-# HTML a model, a topic or a source may bring: an element with its content where the content
-# is code (script, style), any other tag alone, comments. Markdown renderers pass raw HTML
-# through, so none of it may reach an article.
-CODE_ELEMENT = re.compile(r"<(script|style|iframe|object|embed)\b.*?(?:</\1\s*>|$)", re.I | re.S)
-TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.S)
 
 
 @dataclass(frozen=True)
@@ -79,12 +74,3 @@ def check(markdown: str, sources: list[list[Passage]]) -> Checked:
         else:
             blocks.append(" ".join(sentence(s) for s in SENTENCE_END.split(block)))
     return Checked("".join(blocks), removed)
-
-
-def without_markup(text: str) -> tuple[str, int]:
-    """The text with HTML elements dropped and any `<` left escaped, so that no renderer can
-    read a tag into it; and how many pieces of markup went."""
-    found = len(CODE_ELEMENT.findall(text))
-    text = CODE_ELEMENT.sub("", text)
-    found += len(TAG.findall(text))
-    return TAG.sub("", text).replace("<", "&lt;"), found

@@ -28,10 +28,16 @@ MAX_K = 10
 
 
 def _passage_json(passage: Passage, score: float | None = None) -> dict[str, Any]:
-    found = passage.model_dump()
+    found: dict[str, Any] = passage.model_dump()
     if score is not None:
         found["score"] = score
     return found
+
+
+def _for_model(found: list[dict[str, Any]]) -> str:
+    """The hits as the model reads them: where each is from is the app's to say."""
+    shown = [{k: v for k, v in hit.items() if k not in ("origin", "location")} for hit in found]
+    return json.dumps(shown, ensure_ascii=False)
 
 
 @tool(response_format="content_and_artifact")
@@ -42,7 +48,7 @@ def search_sources(
     with its source_id, document title, section and text."""
     hits = runtime.context.library.search(query, max(1, min(k, MAX_K)))
     found = [_passage_json(hit.passage, hit.score) for hit in hits]
-    return json.dumps(found, ensure_ascii=False), found
+    return _for_model(found), found
 
 
 @tool(response_format="content_and_artifact")

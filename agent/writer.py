@@ -75,7 +75,7 @@ class ArticleWriter:
         # process that dies mid-turn frees the session soon after.
         lease = settings.request_timeout_seconds + 60
         self.sessions = Sessions(self.persistence.store, self.persistence.claims, lease)
-        library = SourceLibrary(settings.sources_dir)
+        library = SourceLibrary.from_settings(settings)
         self.prompts = PromptCatalog(settings)
         self.context = WriterContext(
             llm=chat_model(settings),
@@ -252,6 +252,9 @@ class ArticleWriter:
                     prompt_source=prompts.source,
                     prompt_alias=prompts.alias,
                 )
+            # A file added to, changed in or removed from SOURCES_DIR since: read again.
+            library = await asyncio.to_thread(self.context.library.refreshed)
+            self.context = replace(self.context, library=library)
             context = replace(self.context, prompts=prompts)
             try:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):

@@ -77,7 +77,7 @@ def main() -> None:
             f"  {name:<28} x{count:<3} {weight / KIB:6.1f} KiB  "
             f"(inputs {ins / KIB:5.1f}, outputs {outs / KIB:5.1f})"
         )
-    library = SourceLibrary(get_settings().sources_dir)
+    library = SourceLibrary.from_settings(get_settings())
     holders = holders_of_documents(spans, library)
     print("spans quoting whole library passages (name: passages quoted):")
     for name, quoted in holders.most_common():

@@ -14,7 +14,9 @@ writer prompts sync [--alias A] [--dry-run]    register changed prompt files, mo
 writer prompts promote staging production      move one alias to where another points
 writer prompts set-alias NAME ALIAS VERSION    point an alias at a version (roll back)
 writer prompts list | diff NAME V1 V2          what the registry holds
-writer eval [--limit N] [--compare RUN_ID]     evaluate the golden set; exit 1 below the bars
+writer eval [--limit N] [--compare RUN_ID]     the golden set and the coverage bar; exit 1 below
+writer sources [--json]                        SOURCES_DIR as research reads it, and what it could
+                                               not read, and why
 writer monitor --endpoint NAME                 scheduled LLM judges on new traces
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli import evaluation, keys, prompts, serving, sessions, traces, write
+from agent.cli import evaluation, keys, prompts, serving, sessions, sources, traces, write
 from agent.settings import Settings
 
 
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     runners = {}  # each command's module adds its parser and says what runs it
-    for module in (write, sessions, traces, serving, keys, evaluation, prompts):
+    for module in (write, sessions, traces, serving, keys, evaluation, prompts, sources):
         runners.update(module.add(commands))
     args = parser.parse_args(argv)
     return runners[args.command](args, Settings())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.events import Event
+from agent.sources import ORIGINS
 from agent.request import (
     DEFAULTS,
     ID_PATTERN,
@@ -209,7 +210,8 @@ async def _write_with(
         print(result.article.markdown)
         print("\nReferences")
         for ref in result.article.references:
-            print(f"  [{ref.n}] {ref.title} ({ref.source_id})")
+            where = f": {ref.location}" if ref.location else ""
+            print(f"  [{ref.n}] {ref.title} ({ref.source_id}), {ORIGINS[ref.origin]}{where}")
         for note in result.article.notes:
             print(f"note: {note}", file=sys.stderr)
     usage = result.usage

@@ -15,11 +15,13 @@ from mlflow.entities import SpanType
 
 from agent import grounding, structured, subject, tracing
 from agent.context import WriterContext
+from agent.failures import Unwritable
 from agent.nodes.research import collect_sources, read_documents
 from agent.prompts import blocks, contracts
 from agent.state import ArticleState, Coverage, Source
 
 GRADE_TOKENS = 80  # per source: a number, a boolean and one sentence
+UNGRADED_EVENT = "model_grades_unusable"  # the rule's grades stand
 
 
 @tracing.traced_node("coverage")
@@ -50,7 +52,8 @@ async def _model_grades(
     runtime: Runtime[WriterContext], topic: str, sources: list[Source]
 ) -> dict[str, tuple[bool, str]]:
     """The model's grade of each source the rule kept, by id. A source the model leaves out
-    of its answer keeps the rule's grade; an answer that cannot be used ends as model_error."""
+    of its answer keeps the rule's grade; so do all, with an event saying so, when its answer
+    cannot be used even after it was shown its error (the rule has already judged them)."""
     ctx = runtime.context
     llm, messages = ctx.prompt(
         contracts.GRADE,
@@ -59,7 +62,13 @@ async def _model_grades(
         subject=blocks.list_block(subject.subject(topic).names, "subject"),
         sources=sources,
     )
-    answer = await structured.ask(llm, messages, contracts.GRADE.answer, "grades of the sources")
+    try:
+        answer = await structured.ask(
+            llm, messages, contracts.GRADE.answer, "grades of the sources"
+        )
+    except Unwritable:
+        tracing.record_event(UNGRADED_EVENT, sources=len(sources))
+        return {}
     by_number = {g.source: g for g in answer.grades}
     return {
         src.id: (g.relevant, f"the model: {g.reason}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent import citations, support, tracing
+from agent import citations, markup, support, tracing
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.state import Article, ArticleSection, ArticleState, Reference, Source
@@ -61,11 +61,11 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
     markdown, links = _without_links(markdown)
     if links:
         notes.append(f"{links} link(s) the model wrote were removed: they are not sources.")
-    markdown, markup = support.without_markup(markdown)
-    fallback_title, title_markup = support.without_markup(fallback_title)
-    if markup + title_markup:
+    markdown, tags = markup.without_markup(markdown)
+    fallback_title, title_tags = markup.without_markup(fallback_title)
+    if tags + title_tags:
         notes.append(
-            f"{markup + title_markup} piece(s) of HTML markup were removed: an article is "
+            f"{tags + title_tags} piece(s) of HTML markup were removed: an article is "
             "plain Markdown."
         )
     checked = support.check(markdown, [s.passages for s in sources])
@@ -105,7 +105,13 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
         for heading, body in re.findall(r"^## ([^\n]+)\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
     ]
     references = [
-        Reference(n=new, source_id=sources[old - 1].id, title=sources[old - 1].title)
+        Reference(
+            n=new,
+            source_id=(cited := sources[old - 1]).id,
+            title=markup.without_markup(cited.title)[0].strip() or cited.id,
+            origin=cited.origin,
+            location=cited.location,
+        )
         for old, new in renumber.items()
     ]
     return Article(

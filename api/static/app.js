@@ -413,13 +413,29 @@ function showTrace(container, traceId, traceUrl) {
 
 // --- The finished article -----------------------------------------------------------------
 
+// Where a reference is from: the bundled library, the reader's own file, or a web page
+// (a link only to an http(s) address, opened away from this page).
+function origin(ref) {
+  if (ref.origin === "web" && /^https?:\/\//i.test(ref.location ?? "")) {
+    const link = element("a", ref.location);
+    link.href = ref.location;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return element("span", ["(the web: ", link, ")"]);
+  }
+  if (ref.origin === "documents") {
+    return element("span", ["(your documents: ", element("code", ref.location || ref.source_id), ")"]);
+  }
+  return element("span", ["(library: ", element("code", ref.source_id), ")"]);
+}
+
 function showArticle(done) {
   const { article } = done;
   $("turn").replaceChildren(`Turn ${done.turn} of session `, element("code", done.session_id));
   renderMarkdown($("article"), article.markdown);
   $("references").replaceChildren(
     ...article.references.map((ref) => {
-      const item = element("li", [element("span", ref.title), " ", element("code", ref.source_id)]);
+      const item = element("li", [element("span", ref.title), " ", origin(ref)]);
       item.id = `ref-${ref.n}`;
       item.value = ref.n;
       return item;

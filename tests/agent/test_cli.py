@@ -68,3 +68,30 @@ def test_up_serves_and_sigterm_stops_mlflow_with_the_api(tmp_path: Path) -> None
         up.stop()
     with pytest.raises(httpx.ConnectError):  # the MLflow server went with it
         httpx.get(f"http://127.0.0.1:{mlflow_port}/health", timeout=2)
+
+
+def test_sources_lists_what_was_indexed_and_what_could_not_be_read(tmp_path: Path) -> None:
+    import json
+
+    from tests.agent.test_documents import tidal_folder
+
+    folder = tidal_folder(tmp_path / "docs")
+    (folder / "broken.pdf").write_bytes(b"not a pdf")
+    env = {"SOURCES_DIR": str(folder), "SOURCES_CACHE_DIR": str(tmp_path / "cache")}
+    done = writer_cli("sources", cwd=tmp_path, **env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(your documents): 3 documents indexed" in done.stdout
+    assert "barrages.pdf" in done.stdout and "costs.docx" in done.stdout
+    assert "Not read (1):" in done.stdout and "broken.pdf: not a readable PDF file" in done.stdout
+
+    listed = json.loads(writer_cli("sources", "--json", cwd=tmp_path, **env).stdout)
+    assert {d["location"] for d in listed["indexed"]} == {
+        "barrages.pdf",
+        "streams.html",
+        "costs.docx",
+    }
+    assert listed["skipped"] == [
+        {"file": "broken.pdf", "reason": "not a readable PDF file (PDFSyntaxError): skipped"}
+    ]
+    missing = writer_cli("sources", cwd=tmp_path, SOURCES_DIR=str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "does not exist" in missing.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import ToolMessage
@@ -141,3 +142,37 @@ async def test_a_grading_model_decides_among_the_sources_the_rule_kept(untraced)
     # Under SOURCE_GRADER=auto the offline provider is graded by the rule alone.
     plain = await run_graph(untraced())
     assert {g.by for g in plain["coverage"].grades} == {"rule"}
+
+
+async def test_an_article_on_the_readers_own_files_cites_them_by_file(
+    untraced, tmp_path: Path
+) -> None:
+    from tests.agent.test_documents import tidal_folder
+
+    folder = tidal_folder(tmp_path / "docs")
+    settings = untraced(sources_dir=folder, sources_cache_dir=tmp_path / "cache")
+    result = await ArticleWriter(settings).write(
+        WriteRequest(topic="Tidal power", target_words=300)
+    )
+    cited = {(r.source_id, r.origin, r.location) for r in result.article.references}
+    assert cited == {
+        ("barrages", "documents", "barrages.pdf"),
+        ("streams", "documents", "streams.html"),
+        ("costs", "documents", "costs.docx"),
+    }
+    assert "A tidal barrage holds the sea" in result.article.markdown  # the PDF's text
+
+
+async def test_a_topic_outside_the_readers_files_names_the_folder_searched(
+    untraced, tmp_path: Path
+) -> None:
+    from tests.agent.test_documents import tidal_folder
+
+    folder = tidal_folder(tmp_path / "docs")
+    (folder / "broken.pdf").write_bytes(b"not a pdf")
+    settings = untraced(sources_dir=folder, sources_cache_dir=tmp_path / "cache")
+    with pytest.raises(WriteFailed) as refused:
+        await ArticleWriter(settings).write(WriteRequest(topic="How honeybees make honey"))
+    message = str(refused.value)
+    assert refused.value.code == "no_sources"
+    assert f"the 3 documents in {folder}" in message and "1 more could not be read" in message
