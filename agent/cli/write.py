@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.events import Event
-from agent.sources import ORIGINS
 from agent.request import (
     DEFAULTS,
     ID_PATTERN,
@@ -25,6 +24,7 @@ from agent.request import (
     topic_problem,
 )
 from agent.settings import Settings
+from agent.sources import ORIGINS
 
 if TYPE_CHECKING:
     from agent.tracing import TrackingConnection
