@@ -17,6 +17,7 @@ from agent.prompts import NodePrompt, PromptBook, PromptSet, blocks
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Source
+from agent.web import WebConfig
 
 # Prompt tokens are estimated, not counted: the app does not know every model's tokenizer.
 # Three characters a token overestimates English prose for the tokenizers in use, and the
@@ -81,6 +82,8 @@ class WriterContext:
     bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
     # Whether the model grades the sources the coverage rule kept (SOURCE_GRADER).
     model_grades: bool = field(default_factory=lambda: _settings().grades_with_model)
+    # The web providers research may ask (WEB_SEARCH), or None.
+    web: WebConfig | None = field(default_factory=lambda: _settings().web)
 
     def prompt(
         self, prompt: NodePrompt, *, output_tokens: int, streams: bool = False, **variables: Any

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from agent.markup import without_markup
-
 TEXT = {".md", ".markdown", ".txt"}
 CONVERTED = {".pdf", ".html", ".htm", ".docx"}
 SUFFIXES = TEXT | CONVERTED
@@ -125,9 +123,8 @@ class Reader:
                 self._store(key, cached)
         if "reason" in cached:
             return Skipped(shown, str(cached["reason"]))
-        markdown, _ = without_markup(str(cached["markdown"]))
         title = cached.get("title")
-        return File(shown, markdown, str(title) if title else None)
+        return File(shown, str(cached["markdown"]), str(title) if title else None)
 
     def _cached(self, key: str) -> dict[str, Any] | None:
         if self.cache is None:

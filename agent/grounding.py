@@ -28,11 +28,23 @@ WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def judge(
-    library: SourceLibrary, topic: str, source_ids: list[str]
+    library: SourceLibrary, topic: str, sources: list[Source] | list[str]
 ) -> tuple[subject.Subject, subject.Judgement]:
-    """The rule's grade of each source (by id) and its verdict on the topic over them."""
+    """The rule's grade of each source and its verdict on the topic over them. A document of
+    the library is judged whole; another source (a web page) by the passages research met."""
     subj = subject.subject(topic)
-    held = {sid: library.profile(sid) for sid in dict.fromkeys(source_ids) if library.get(sid)}
+    held: dict[str, subject.Profile] = {}
+    for source in sources:
+        sid = source if isinstance(source, str) else source.id
+        if sid in held:
+            continue
+        if library.get(sid) is not None:
+            held[sid] = library.profile(sid)
+        elif isinstance(source, Source) and source.passages:
+            held[sid] = subject.Profile.of(
+                [source.title, *dict.fromkeys(p.section for p in source.passages)],
+                [p.text for p in source.passages],
+            )
     return subj, subject.judge(subj, held)
 
 
@@ -102,8 +114,8 @@ def assess(
     """
     model = model or {}
     refused = {sid for sid, (relevant, _) in model.items() if not relevant}
-    subj, judgement = judge(library, topic, [s.id for s in sources if s.id not in refused])
-    _, by_rule = judge(library, topic, [s.id for s in sources])
+    subj, judgement = judge(library, topic, [s for s in sources if s.id not in refused])
+    _, by_rule = judge(library, topic, sources)
     grades = [_grade(src, by_rule.grades.get(src.id), model.get(src.id)) for src in sources]
     kept = [src for src in sources if src.id in judgement.relevant]
     dropped = [
@@ -114,7 +126,7 @@ def assess(
     terms = library.terms(topic)
     passages = library.terms(
         " ".join(f"{src.title} {p.section} {p.text}" for src in kept for p in src.passages)
-    ).union(*(library.text_terms(src.id) for src in kept))
+    ).union(*(library.text_terms(src.id) for src in kept if library.get(src.id)))
     sections = [
         section
         for section in outline.sections
@@ -175,7 +187,7 @@ def _grade(
         title=source.title,
         relevant=bool(by_rule and by_rule.relevant),
         share=share,
-        reason=by_rule.reason if by_rule else "not a document of the library",
+        reason=by_rule.reason if by_rule else "nothing of it was read",
         by="rule",
     )
 
@@ -216,6 +228,8 @@ def no_sources_message(topic: str, coverage: Coverage, searched: str) -> str:
         holds = f" The closest documents it holds are: {nearest}."
     else:
         holds = " No document it holds shares a content word with the topic."
+    if coverage.unreachable:
+        lacks += f" Not reached: {'; '.join(coverage.unreachable)}."
     return (
         f"Nothing in {searched} covers “{topic}”, so no article was written: an article must "
         f"rest on sources about its topic.{lacks}{holds} To write on this topic, put documents "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -13,9 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agent import keys
 from agent.request import ALIAS_PATTERN
 
+if TYPE_CHECKING:
+    from agent.web import WebConfig
+
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
 BUNDLED_PROMPTS = Path(__file__).parent.parent / "prompts"
 RETRY_WAIT_SECONDS = 8  # the longest the OpenAI client waits before a retry
+WEB_PROVIDERS = {"wikipedia", "tavily"}
 
 
 class Settings(BaseSettings):
@@ -71,6 +75,24 @@ class Settings(BaseSettings):
     )
     source_convert_timeout_seconds: float = Field(
         30, gt=0, description="Bound on converting one file; one that takes longer is skipped."
+    )
+    web_search: str = Field(
+        "",
+        description="Web providers research may ask, comma-separated: `wikipedia` (no key), "
+        "`tavily` (TAVILY_API_KEY). Empty: none, the app stays offline.",
+    )
+    wikipedia_api_url: str = Field(
+        "https://en.wikipedia.org/w/api.php", description="Wikipedia's API (a mirror, or tests)."
+    )
+    tavily_api_key: SecretStr | None = None
+    tavily_api_url: str | None = Field(None, description="Tavily's API; unset: its own.")
+    web_timeout_seconds: float = Field(
+        10, gt=0, le=120, description="Bound on one provider's answer, pages fetched included."
+    )
+    web_max_page_mb: float = Field(2, gt=0, description="A larger page is not read.")
+    web_max_results: int = Field(3, ge=1, le=10, description="Pages taken from one search.")
+    web_allow_loopback: bool = Field(
+        False, description="Let web requests reach loopback addresses: for tests only."
     )
     source_grader: Literal["auto", "rule", "model"] = Field(
         "auto",
@@ -406,6 +428,35 @@ class Settings(BaseSettings):
         return self.mlflow_registry_uri or self.mlflow_tracking_uri
 
     @property
+    def web(self) -> WebConfig | None:
+        """The web providers research may ask (WEB_SEARCH), or None: no web."""
+        from agent.web import WebConfig
+
+        providers = tuple(p.strip().lower() for p in self.web_search.split(",") if p.strip())
+        if not providers:
+            return None
+        return WebConfig(
+            providers,
+            self.wikipedia_api_url,
+            self.tavily_api_key,
+            self.tavily_api_url,
+            self.web_timeout_seconds,
+            int(self.web_max_page_mb * 1_000_000),
+            self.web_max_results,
+            self.web_allow_loopback,
+        )
+
+    @field_validator("web_search")
+    @classmethod
+    def _known_providers(cls, value: str) -> str:
+        unknown = {p.strip().lower() for p in value.split(",") if p.strip()} - WEB_PROVIDERS
+        if unknown:
+            raise ValueError(
+                f"WEB_SEARCH names {sorted(unknown)}; the providers are {sorted(WEB_PROVIDERS)}"
+            )
+        return value
+
+    @property
     def grades_with_model(self) -> bool:
         """The model grades each source the rule kept (`SOURCE_GRADER`)."""
         return self.source_grader == "model" or (
@@ -428,6 +479,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never reach a client or a trace."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+        tavily = self.tavily_api_key.get_secret_value() if self.tavily_api_key else ""
         headers = self.otel_exporter_otlp_traces_headers
         # Each header's value that could be a credential, and the credential alone ("Bearer
         # <token>" -> "<token>"). Short values and MLflow's experiment id are not: masked,
@@ -447,7 +499,7 @@ class Settings(BaseSettings):
             for url in (self.checkpoint_url, self.rate_limit_url, self.mlflow_backend_store_uri)
             if url and (password := urlsplit(url).password)
         ]
-        found = ([key] if key else []) + [
+        found = [k for k in (key, tavily) if k] + [
             s for s in (*values, *credentials, *passwords) if len(s) >= 8
         ]
         return list(dict.fromkeys(found))

@@ -16,6 +16,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 from pydantic import BaseModel, ConfigDict
 
 from agent import documents
+from agent.markup import as_data
 from agent.subject import Profile
 
 if TYPE_CHECKING:
@@ -112,6 +113,8 @@ class SourceLibrary:
         self.fingerprint = documents.fingerprint(folder)
         self.documents: dict[str, Document] = {}
         self.skipped: list[documents.Skipped] = []
+        # Files with sentences addressed to the model, dropped (agent.markup), and how many.
+        self.addressed: list[tuple[Path, int]] = []
         with documents.Reader(
             folder,
             self.reading.cache,
@@ -124,9 +127,10 @@ class SourceLibrary:
                     self.skipped.append(read)
                     continue
                 location = read.path.as_posix() if origin == "documents" else ""
-                doc = parse_document(
-                    self._id(read.path), read.markdown, read.title, origin, location
-                )
+                text, addressed = as_data(read.markdown)
+                if addressed:
+                    self.addressed.append((read.path, addressed))
+                doc = parse_document(self._id(read.path), text, read.title, origin, location)
                 if doc.passages:
                     self.documents[doc.id] = doc
                 else:

@@ -97,6 +97,9 @@ class Coverage(BaseModel):
         False, description="No planned section was usable: the sources' own sections serve."
     )
     missing_terms: list[str] = Field(description="Topic words that no kept source holds.")
+    unreachable: list[str] = Field(
+        default_factory=list, description="Web providers or pages research could not use, why."
+    )
     closest: list[Scored] = Field(description="The library's closest documents (verdict none).")
 
 

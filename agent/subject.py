@@ -25,9 +25,10 @@ A source holds:
 - nothing of a phrase whose last word, specific, it lacks: a source on pollen does not hold
   "pollen allergies".
 
-A source is about the topic (relevant) when it holds SOURCE_SHARE of the topic's weight and
-part of it where it says what it is about: its title or headings, PROMINENT_PASSAGES of its
-passages, or a specific word beside its neighbour from the topic ("waggle dance").
+A source is about the topic (relevant) when it holds SOURCE_SHARE of the topic's weight, one
+of its specific words if it has any, and part of it where it says what it is about: its title
+or headings, PROMINENT_PASSAGES of its passages, or a specific word beside its neighbour from
+the topic ("waggle dance").
 
 The topic is covered when the sources about it hold between them:
 - SPECIFIC_HELD_SHARE of its weight, if they hold every specific word;
@@ -358,6 +359,10 @@ def grade(topic: Subject, source: Profile) -> Grade:
         return Grade(False, share, f"mentions {what} in passing")
     if share < SOURCE_SHARE:
         return Grade(False, share, f"holds {share:.0%} of the topic{lacks}")
+    if topic.specific and not any(w in found for w in topic.specific):
+        # Only the topic's common words: "invention" is not the telescope's.
+        wanted = _quoted(w.text for w in topic.specific)
+        return Grade(False, share, f"holds none of the topic's specific words ({wanted})")
     return Grade(True, share, f"is about {_quoted(about)}{lacks}")
 
 

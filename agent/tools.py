@@ -18,7 +18,7 @@ from langgraph.prebuilt import InjectedState, ToolRuntime
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
-from agent import citations
+from agent import citations, web
 from agent import readability as reading
 from agent.context import WriterContext
 from agent.sources import Passage
@@ -63,9 +63,34 @@ def read_source(
 
 
 read_source.handle_tool_error = True  # an unknown id goes back to the model as the answer
+
+
+@tool(response_format="content_and_artifact")
+async def search_web(
+    query: str, runtime: ToolRuntime[WriterContext]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Search the web (the providers the app allows) for pages on a query. Returns passages
+    of the pages found, each with its source_id, page title, section and text."""
+    config = runtime.context.web
+    if config is None:
+        raise ToolException("Web search is off on this server (WEB_SEARCH); use search_sources.")
+    found = await web.search(config, query)
+    hits: list[dict[str, Any]] = [_passage_json(p) for p in web.passages(found)]
+    said = _for_model(hits)
+    if found.unreachable:
+        said += "\nNot reached: " + "; ".join(found.unreachable)
+    return said, [*hits, *({"unreachable": u} for u in found.unreachable)]
+
+
+search_web.handle_tool_error = True
 # The library each run searches is its context's (`runtime`, which LangGraph injects and
 # leaves out of the schema the model sees), so one list serves every run and the module graph.
-RESEARCH_TOOLS: list[BaseTool] = [search_sources, read_source]
+# The model is offered search_web only when the run's context has web providers.
+RESEARCH_TOOLS: list[BaseTool] = [search_sources, read_source, search_web]
+
+
+def research_tools(context: WriterContext) -> list[BaseTool]:
+    return RESEARCH_TOOLS if context.web else [search_sources, read_source]
 
 
 REPEATED = "Already done: this exact call was made earlier; use its result."

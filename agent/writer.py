@@ -40,6 +40,7 @@ from agent.tracing import distributed, trace_info
 from agent.tracing.trace_info import Asked
 from agent.usage import Usage
 from agent.versions import APP_VERSION, AgentVersion
+from agent.web import NAMES
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
@@ -84,11 +85,19 @@ class ArticleWriter:
             limits=Limits.from_settings(settings),
             bounds=Bounds.from_settings(settings),
             model_grades=settings.grades_with_model,
+            web=settings.web,
         )
         self._window_asked = settings.llm_context_tokens is not None
         self.graph = build_graph(settings.step_timeout_seconds, self.persistence.checkpointer)
         self.version = AgentVersion(settings, self.graph)
         self._slots = asyncio.Semaphore(settings.max_concurrent_writes)
+
+    def _searched(self) -> str:
+        """What a refusal says was searched: the library, and the web if research may ask it."""
+        said = self.context.library.describe()
+        if web := self.context.web:
+            said += " and the web (" + ", ".join(NAMES[p] for p in web.providers) + ")"
+        return said
 
     async def write(
         self, request: WriteRequest, on_event: EventHook | None = None, tokens: bool = False
@@ -306,7 +315,7 @@ class ArticleWriter:
                 raise WriteFailed(
                     "no_sources",
                     trace_id,
-                    no_sources_message(request.topic, coverage, self.context.library.describe()),
+                    no_sources_message(request.topic, coverage, self._searched()),
                     {"closest_sources": [s.model_dump() for s in coverage.closest]},
                 )
             else:

@@ -56,6 +56,8 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
     for doc in indexed:
         where = f"  {doc['location']}" if doc["location"] else ""
         print(f"  {doc['id']:<40} {doc['passages']:>3} passages  {doc['title']}{where}")
+    for path, count in library.addressed:
+        print(f"  {path}: {count} sentence(s) addressed to the model dropped (data, not orders)")
     if skipped:
         print(f"\nNot read ({len(skipped)}):")
         for s in skipped:

@@ -16,7 +16,7 @@ from mlflow.entities import SpanType
 from agent import grounding, structured, subject, tracing
 from agent.context import WriterContext
 from agent.failures import Unwritable
-from agent.nodes.research import collect_sources, read_documents
+from agent.nodes.research import collect_sources, read_documents, search_the_web, unreachable
 from agent.prompts import blocks, contracts
 from agent.state import ArticleState, Coverage, Source
 
@@ -31,19 +31,27 @@ async def coverage(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     sources = state.get("sources") or []
     found, kept, outline = grounding.assess(ctx.library, topic, state["outline"], sources)
     update: dict[str, Any] = {}
+    history: list[BaseMessage] = list(state.get("research_messages") or [])
+    added: list[BaseMessage] = []
     if found.verdict == "none" and (missed := grounding.documents_on(ctx.library, topic)):
         # The library does hold documents on the topic, but research missed them (a model
         # searched for the wrong thing): read them before saying no.
-        history: list[BaseMessage] = list(state.get("research_messages") or [])
-        read = await read_documents(runtime, state, missed, history, "missed_the_topic")
-        update["research_messages"] = read
-        sources = collect_sources(history + read)
+        added += await read_documents(runtime, state, missed, history, "missed_the_topic")
+        sources = collect_sources(history + added)
         found, kept, outline = grounding.assess(ctx.library, topic, state["outline"], sources)
+    if found.verdict == "none" and ctx.web is not None:
+        # Not in the library: the web, where the app may look, before saying no.
+        added += await search_the_web(runtime, state, [topic], history + added, "not_in_library")
+        sources = collect_sources(history + added)
+        found, kept, outline = grounding.assess(ctx.library, topic, state["outline"], sources)
+    if added:
+        update["research_messages"] = added
     if ctx.model_grades and kept:
         grades = await _model_grades(runtime, topic, kept)
         found, kept, outline = grounding.assess(
             ctx.library, topic, state["outline"], sources, grades
         )
+    found.unreachable = unreachable(history + added)
     _trace_grades(found)
     return {**update, "coverage": found, "sources": kept, "outline": outline}
 

@@ -41,6 +41,12 @@ async def finalize(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
     if coverage and coverage.sections_dropped:
         listed = "; ".join(coverage.sections_dropped)
         article.notes.insert(0, f"Left out for lack of sources on them: {listed}.")
+    if coverage and coverage.unreachable:
+        article.notes.append(
+            "Not reached, so the article rests on the other sources: "
+            + "; ".join(coverage.unreachable)
+            + "."
+        )
     if coverage and coverage.outline_from_sources:
         article.notes.insert(
             0,

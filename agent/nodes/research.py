@@ -20,7 +20,7 @@ from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Passage
 from agent.state import ArticleState, Source
-from agent.tools import RESEARCH_TOOLS, read_source, search_sources
+from agent.tools import read_source, research_tools, search_sources, search_web
 
 MAX_SOURCES = 8
 MAX_PASSAGES_PER_SOURCE = 5
@@ -46,7 +46,7 @@ async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict
         # message is a tool result, so the graph moves on).
         tracing.record_event(FALLBACK_EVENT, reason="context_full", searches=0)
         return {"sources": collect_sources(history)}
-    response = await llm.bind_tools(RESEARCH_TOOLS).ainvoke(history + new)
+    response = await llm.bind_tools(research_tools(ctx)).ainvoke(history + new)
     rounds = state.get("research_rounds", 0) + (1 if response.tool_calls else 0)
     messages: list[BaseMessage] = [*new, response]
     if not response.tool_calls and not collect_sources(history):
@@ -88,6 +88,32 @@ async def read_documents(
     read = _asked(history, "read_source", "source_id")
     calls = [(read_source, {"source_id": i}) for i in dict.fromkeys(source_ids) if i not in read]
     return await _call_tools(runtime, state, calls, reason)
+
+
+async def search_the_web(
+    runtime: Runtime[WriterContext],
+    state: ArticleState,
+    queries: list[str],
+    history: list[BaseMessage],
+    reason: str,
+) -> list[BaseMessage]:
+    """Searches the web for each query not yet searched there, as the app's own tool calls
+    (the library lacks the topic); `reason` goes on the trace."""
+    searched = _asked(history, "search_web", "query")
+    wanted = [q for q in dict.fromkeys(queries) if q.strip().lower() not in searched]
+    return await _call_tools(runtime, state, [(search_web, {"query": q}) for q in wanted], reason)
+
+
+def unreachable(messages: list[BaseMessage]) -> list[str]:
+    """What web research could not reach, and why, as its tools reported it."""
+    found = [
+        str(item["unreachable"])
+        for message in messages
+        if isinstance(message, ToolMessage) and isinstance(message.artifact, list)
+        for item in message.artifact
+        if isinstance(item, dict) and "unreachable" in item
+    ]
+    return list(dict.fromkeys(found))
 
 
 def _asked(history: list[BaseMessage], tool: str, argument: str) -> set[str]:
@@ -154,6 +180,8 @@ def collect_sources(messages: list[BaseMessage]) -> list[Source]:
         if not isinstance(message, ToolMessage) or not isinstance(message.artifact, list):
             continue
         for item in message.artifact:
+            if "source_id" not in item:  # a provider that could not be reached
+                continue
             source = found.get(item["source_id"])
             if source is None:
                 if len(found) >= MAX_SOURCES:

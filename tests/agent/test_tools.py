@@ -8,7 +8,7 @@ from tests.agent.runs import tool_runtime
 
 
 async def test_research_tools_answer_json_and_keep_the_hits_as_artifact() -> None:
-    search, read = RESEARCH_TOOLS
+    search, read, _ = RESEARCH_TOOLS
     runtime = tool_runtime(SourceLibrary(BUNDLED_SOURCES))
     message = await search.ainvoke(
         {
@@ -19,8 +19,10 @@ async def test_research_tools_answer_json_and_keep_the_hits_as_artifact() -> Non
         }
     )
     hits = json.loads(message.content)
-    assert len(hits) == 3 and message.artifact == hits
-    assert hits[0]["source_id"] == "coral-reefs"
+    assert len(hits) == 3 and hits[0]["source_id"] == "coral-reefs"
+    # The artifact keeps where each hit is from; the model is shown the hits alone.
+    assert [{**h, "origin": "library", "location": ""} for h in hits] == message.artifact
+    assert "origin" not in message.content
     missing = await read.ainvoke(
         {
             "type": "tool_call",

@@ -176,3 +176,53 @@ async def test_a_topic_outside_the_readers_files_names_the_folder_searched(
     message = str(refused.value)
     assert refused.value.code == "no_sources"
     assert f"the 3 documents in {folder}" in message and "1 more could not be read" in message
+
+
+async def test_an_article_on_a_topic_outside_the_library_cites_wikipedia_by_url(
+    untraced,
+) -> None:
+    from tests.webserver import fake_web
+
+    with fake_web() as site:
+        settings = untraced(**site.settings("wikipedia"))
+        result = await ArticleWriter(settings).write(
+            WriteRequest(topic="The invention of the telescope", target_words=300)
+        )
+    references = result.article.references
+    assert references and all(r.origin == "web" for r in references)
+    assert {r.location for r in references} <= {
+        f"{site.url}/wiki/Telescope",
+        f"{site.url}/wiki/History_of_the_telescope",
+    }
+    assert "Lipperhey" in result.article.markdown or "Galileo" in result.article.markdown
+
+
+async def test_a_source_that_gives_orders_changes_nothing_in_the_article(untraced) -> None:
+    from tests.webserver import fake_web
+
+    with fake_web() as site:
+        site.tavily_results = ["ignore-instructions", "lens-grinding"]
+        settings = untraced(**site.settings("tavily"))
+        result = await ArticleWriter(settings).write(
+            WriteRequest(topic="How telescope lenses are made", target_words=300)
+        )
+    markdown = result.article.markdown
+    assert "1999" not in markdown and "attacker" not in markdown
+    assert "ignore" not in markdown.lower()
+    assert result.article.references  # the page's own text still serves
+
+
+async def test_a_provider_that_fails_leaves_an_honest_answer(untraced) -> None:
+    from tests.webserver import fake_web
+
+    with fake_web() as site:
+        site.mode = "429"
+        settings = untraced(**site.settings("wikipedia"))
+        with pytest.raises(WriteFailed) as refused:
+            await ArticleWriter(settings).write(
+                WriteRequest(topic="The invention of the telescope")
+            )
+    message = str(refused.value)
+    assert refused.value.code == "no_sources"
+    assert "and the web (Wikipedia)" in message
+    assert "Not reached: Wikipedia: rate limited (HTTP 429)" in message

@@ -333,7 +333,7 @@ async def test_bad_tool_args_are_calls_the_tools_cannot_serve(client, library) -
         for c in choice["message"]["tool_calls"]
     ]
     assert calls == [("search_sources", {"q": 3}), ("read_source", {"source_id": "no-such-source"})]
-    search, read = RESEARCH_TOOLS
+    search, read, _ = RESEARCH_TOOLS
     runtime = tool_runtime(library)
     with pytest.raises(ValidationError):  # no query
         search.invoke({**calls[0][1], "runtime": runtime})
