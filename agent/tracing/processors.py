@@ -160,8 +160,13 @@ def _repeats(artifact: Any, content: Any) -> bool:
     """Does every text of a tool's artifact already stand in its content?"""
     if not (isinstance(artifact, list) and artifact and isinstance(content, str)):
         return False
-    texts = [item.get("text") if isinstance(item, dict) else None for item in artifact]
-    return all(
+    # A web search's artifact also lists the providers it could not reach: those hold no text.
+    texts = [
+        item.get("text") if isinstance(item, dict) else None
+        for item in artifact
+        if not (isinstance(item, dict) and "unreachable" in item)
+    ]
+    return bool(texts) and all(
         isinstance(t, str) and (t in content or json.dumps(t, ensure_ascii=False)[1:-1] in content)
         for t in texts
     )

@@ -413,6 +413,30 @@ function showTrace(container, traceId, traceUrl) {
 
 // --- The finished article -----------------------------------------------------------------
 
+// The article as files a reader keeps: its Markdown with the references, and a standalone
+// HTML page made from what this page rendered (text nodes only, so nothing in it runs).
+function offerDownloads(article) {
+  const name = (article.title || "article").replace(/[^\w-]+/g, "-").replace(/^-|-$/g, "") || "article";
+  const cited = article.references.map(
+    (ref) => `${ref.n}. ${ref.title}${ref.location ? ` (${ref.location})` : ` (${ref.source_id})`}`,
+  );
+  const markdown = `${article.markdown}\n\n## References\n\n${cited.join("\n")}\n`;
+  const page = document.implementation.createHTMLDocument(article.title || "Article");
+  const charset = page.createElement("meta");
+  charset.setAttribute("charset", "utf-8");
+  page.head.prepend(charset);
+  page.body.append($("article").cloneNode(true), $("references").cloneNode(true));
+  const html = `<!doctype html>\n${page.documentElement.outerHTML}\n`;
+  offer($("download-md"), `${name}.md`, markdown, "text/markdown");
+  offer($("download-html"), `${name}.html`, html, "text/html");
+}
+
+function offer(link, name, text, type) {
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+  link.download = name;
+}
+
 // Where a reference is from: the bundled library, the reader's own file, or a web page
 // (a link only to an http(s) address, opened away from this page).
 function origin(ref) {
@@ -441,6 +465,7 @@ function showArticle(done) {
       return item;
     }),
   );
+  offerDownloads(article);
   $("notes").hidden = !article.notes?.length;
   $("notes-list").replaceChildren(...(article.notes ?? []).map((note) => element("li", note)));
 

@@ -332,6 +332,18 @@ def test_an_article_is_seen_being_written_then_finished(
     expect(cite).to_have_attribute("href", re.compile(r"^#ref-\d+$"))
     references = page.locator("#references li")
     assert references.count() >= 2
+    expect(references.first).to_contain_text("(your documents: ")  # SOURCES_DIR is a copy
+
+    # The article to keep: its Markdown with the references, and a standalone HTML page.
+    with page.expect_download() as saved:
+        page.get_by_role("link", name="Download Markdown").click()
+    kept = Path(saved.value.path()).read_text()
+    assert kept.startswith("# ") and "\n## References\n\n1. " in kept and "[1]" in kept
+    with page.expect_download() as saved:
+        page.get_by_role("link", name="Download HTML").click()
+    html = Path(saved.value.path()).read_text()
+    assert html.startswith("<!doctype html>") and '<meta charset="utf-8">' in html
+    assert title.inner_text() in html and "<script" not in html
     about = about_of(page)
     words = words_of(page)
     assert words > 100 and f"{about['Words']} words" in page.locator("#status").inner_text()
@@ -836,7 +848,7 @@ def test_a_topic_the_library_lacks_says_so_with_the_trace(
     start_writing(page, OFF_LIBRARY)
     error = page.get_by_role("alert")
     expect(error).to_contain_text("No sources on this topic.")
-    expect(error).to_contain_text(f"nothing that covers “{OFF_LIBRARY}”")
+    expect(error).to_contain_text(f"covers “{OFF_LIBRARY}”, so no article was written")
     expect(error).to_contain_text("The closest documents the library holds:")
     expect(error.locator("li").first).to_be_visible()
     trace_link_of(page, "#error")
