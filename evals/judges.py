@@ -84,6 +84,15 @@ citation at all. Answer true when the citations look sound, false otherwise, and
 claim that fails."""
 
 
+GROUNDEDNESS = """\
+The {{ trace }} is one run of an article writer. Its search_sources, read_source and search_web
+tool spans hold the passages research returned, each with its source_id; the finalize span's
+output holds the article, whose [n] citations name its references by source_id. Decide whether
+every sentence that carries a citation is supported by the passages of the source it cites:
+the same facts and figures, not merely the same subject. Answer true when every one is, false
+otherwise, and quote the first sentence that is not."""
+
+
 def endpoint(settings: Settings) -> str | None:
     """The chat-completions URL the judges call: the judge server's, or OpenAI's for
     `openai:/` models without one; None leaves other providers to their own defaults."""
@@ -111,6 +120,15 @@ def judges(settings: Settings) -> tuple[list[Scorer], str | None]:
         feedback_value_type=bool,
         base_url=endpoint(settings),
     )
+    # MLflow's trace-based judge: it reads the run's spans (the passages returned, the
+    # article) with tools, so it judges each citation against what was actually retrieved.
+    grounded = make_judge(
+        name="groundedness",
+        instructions=GROUNDEDNESS,
+        model=model,
+        feedback_value_type=bool,
+        base_url=endpoint(settings),
+    )
     if model.startswith("gateway:"):
         return [
             Guidelines(name="writing_guidelines", guidelines=guidelines, model=model),
@@ -119,6 +137,7 @@ def judges(settings: Settings) -> tuple[list[Scorer], str | None]:
             Fluency(model=model),
             Correctness(model=model),
             ExpectationsGuidelines(model=model),
+            grounded,
             claims,
         ], None
     if model.startswith("openai:") and not os.environ.get("OPENAI_API_KEY"):
@@ -145,5 +164,6 @@ def judges(settings: Settings) -> tuple[list[Scorer], str | None]:
         judge("fluency", FLUENCY),
         judge("correctness", CORRECTNESS),
         judge("expectations_guidelines", CASE_GUIDELINES),
+        grounded,
         claims,
     ], None

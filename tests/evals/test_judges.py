@@ -26,6 +26,7 @@ JUDGES = [
     "fluency",
     "correctness",
     "expectations_guidelines",
+    "groundedness",
     "claims_supported",
 ]
 ROW = {
@@ -45,8 +46,32 @@ WRITER_URL = "http://127.0.0.1:9/v1"  # nothing listens: a judge sent here fails
 
 
 def row_for(judge: Any) -> dict[str, Any]:
-    """The parts of ROW the judge's template asks for."""
+    """The parts of ROW the judge's template asks for; a run's trace for one that reads it."""
+    if "trace" in judge.template_variables:
+        return {"trace": a_trace()}
     return {k: v for k, v in ROW.items() if k in judge.template_variables}
+
+
+def a_trace() -> Any:
+    """A small stored trace of a run, in a store of its own: what a trace-based judge reads."""
+    import tempfile
+
+    import mlflow
+
+    @mlflow.trace(name="finalize")
+    def finalize(markdown: str) -> dict[str, Any]:
+        return {"article": {"markdown": markdown}}
+
+    before = mlflow.get_tracking_uri()
+    with tempfile.TemporaryDirectory() as store:
+        mlflow.set_tracking_uri(f"sqlite:///{store}/judged.db")
+        try:
+            finalize(ROW["outputs"]["article"]["markdown"])
+            trace_id = mlflow.get_last_active_trace_id()
+            assert trace_id is not None
+            return mlflow.get_trace(trace_id, flush=True)
+        finally:
+            mlflow.set_tracking_uri(before)
 
 
 @pytest.fixture(scope="module")
