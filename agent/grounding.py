@@ -114,8 +114,11 @@ def assess(
     """
     model = model or {}
     refused = {sid for sid, (relevant, _) in model.items() if not relevant}
-    subj, judgement = judge(library, topic, [s for s in sources if s.id not in refused])
-    _, by_rule = judge(library, topic, sources)
+    subj, by_rule = judge(library, topic, sources)
+    if refused:  # the rule's verdict over the sources the model left
+        judgement = judge(library, topic, [s for s in sources if s.id not in refused])[1]
+    else:
+        judgement = by_rule
     grades = [_grade(src, by_rule.grades.get(src.id), model.get(src.id)) for src in sources]
     kept = [src for src in sources if src.id in judgement.relevant]
     dropped = [

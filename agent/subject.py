@@ -32,7 +32,8 @@ the topic ("waggle dance").
 
 The topic is covered when the sources about it hold between them:
 - SPECIFIC_HELD_SHARE of its weight, if they hold every specific word;
-- COMMON_TOPIC_SHARE, if the topic has no specific word;
+- COMMON_TOPIC_SHARE, if the topic has no specific word (LEADING_TERM_SHARE when its first
+  term, where English puts what a question is about, is held as written);
 - TOPIC_SHARE otherwise: a specific word missing needs the rest of the topic to be there.
 
 docs/grounding.md says the same for readers; evals/topics.yaml is the bar it is measured on.
@@ -67,7 +68,6 @@ PROMINENT_PASSAGES = 2
 # A common word whose uses in a source stand this often before one same word is, there, part
 # of that compound ("version control"); counted over at least SENSE_USES uses.
 SENSE_SHARE = 0.8
-VERB_ZIPF = 5.2
 SENSE_USES = 3
 # Words that say what kind of article is wanted, not what it is about ("Explain ... for
 # beginners", "Topic 4: ..."): they never count as subject matter.
