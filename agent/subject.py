@@ -7,8 +7,8 @@ library with "history" in every title must not make "the history of the bicycle"
 
 The topic:
 - is cut into runs of adjacent content words. Stopwords, request words ("explain", "beginners",
-  "topic"), words English uses only as verbs or adverbs ("threaten", "mostly"), numbers and
-  punctuation end a run;
+  "topic"), frame words ("the history of", "the effects of"), words English uses only as verbs
+  or adverbs ("threaten", "mostly"), numbers and punctuation end a run;
 - a word rarer than GENERIC_ZIPF is specific ("telescope", "neonicotinoid"); the rest are
   common ("history", "air", "machine");
 - a word weighs (CEILING_ZIPF - its Zipf frequency) squared: "neonicotinoid" 23, "telescope"
@@ -69,9 +69,17 @@ PROMINENT_PASSAGES = 2
 # of that compound ("version control"); counted over at least SENSE_USES uses.
 SENSE_SHARE = 0.8
 SENSE_USES = 3
+# Words that frame a topic rather than name it: "the history of", "the invention of", "the
+# effects of" X is about X. They never count as subject matter, so a library with "history"
+# in its headings does not hold every history.
+FRAME_WORDS = frozenset(
+    """advantages benefits development developments disadvantages effect effects evolution
+    facts future history histories impact impacts importance invention inventions myths
+    origin origins pros cons rise role science story stories""".split()
+)
 # Words that say what kind of article is wanted, not what it is about ("Explain ... for
 # beginners", "Topic 4: ..."): they never count as subject matter.
-REQUEST_WORDS = frozenset(
+REQUEST_WORDS = FRAME_WORDS | frozenset(
     """actually also article articles ask background basic basics beginner beginners best blog
     brief briefing bring can conclusion conclusions could deal describe done essay everyday
     evidence explain explained explainer get gets getting go goes going good guide happen

@@ -29,9 +29,11 @@ def test_request_words_and_stopwords_are_not_subject_matter() -> None:
 
 
 def test_a_word_rare_in_english_weighs_more_than_a_common_one() -> None:
-    words = {w.text: w for w in subject.subject("The history of the telescope").words}
-    assert words["telescope"].specific and not words["history"].specific
-    assert words["telescope"].weight > 5 * words["history"].weight
+    words = {w.text: w for w in subject.subject("The telescope and its glass").words}
+    assert words["telescope"].specific and not words["glass"].specific
+    assert words["telescope"].weight > 2 * words["glass"].weight
+    framed = subject.subject("The history and invention of the telescope").words
+    assert [w.text for w in framed] == ["telescope"]  # what frames a topic is not its subject
     unknown = subject.subject("kubernetesque autoscaling").words[0]
     assert unknown.specific and unknown.weight == max(w.weight for w in [unknown])
 
