@@ -1,10 +1,12 @@
 """The offline model as the grader of sources: is each numbered source about the topic?
 
 It cannot read meaning, so it applies a word rule to what the prompt gives it and says so in
-each reason: a source is relevant when its passages hold every telling word of the topic (the
-`<subject>` block, which the app fills from its own coverage rule), each word whole or as the
-start of a longer one ("bee" in "bees"). The app asks it only with SOURCE_GRADER=model: under
-`auto`, the offline provider's sources are graded by the app's rule itself.
+each reason: a source is relevant when the passages it is shown hold a telling word of the
+topic (the `<subject>` block, which the app fills from its own coverage rule), whole or as the
+start of a longer one ("bee" in "bees"). The app's rule has already judged each source whole;
+the model sees a source's best passages only, so it asks for one word, not all. The app asks
+it only with SOURCE_GRADER=model: under `auto`, the offline provider's sources are graded by
+the app's rule itself.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ def grade(convo: Conversation) -> dict[str, Any]:
     for source in blocks.parse_sources(convo.body("sources")):
         text = " ".join(f"{p.title} {p.section} {p.text}" for p in source.passages).lower()
         held = set(_words(text))
-        missing = [w for w in words if not any(h.startswith(w) for h in held)]
-        if missing:
-            reason = f"Offline word check: its passages lack {', '.join(missing[:3])}."
+        present = [w for w in words if any(h.startswith(w) for h in held)]
+        if present:
+            reason = f"Offline word check: its passages hold {', '.join(present[:3])}."
         else:
-            reason = "Offline word check: its passages hold every telling word of the topic."
-        grades.append({"source": source.n, "relevant": not missing, "reason": reason})
+            reason = f"Offline word check: its passages hold none of {', '.join(words[:3])}."
+        grades.append({"source": source.n, "relevant": bool(present), "reason": reason})
     return {"grades": grades}
 
 

@@ -21,6 +21,9 @@ from agent.prompts import blocks, contracts
 from agent.state import ArticleState, Coverage, Source
 
 GRADE_TOKENS = 80  # per source: a number, a boolean and one sentence
+# Per source, the passages research ranked best: enough to tell what a source is about, and
+# a grade prompt that stays small beside the draft's.
+GRADE_PASSAGES = 2
 UNGRADED_EVENT = "model_grades_unusable"  # the rule's grades stand
 
 
@@ -68,7 +71,7 @@ async def _model_grades(
         output_tokens=GRADE_TOKENS * len(sources) + 40,
         topic=topic,
         subject=blocks.list_block(subject.subject(topic).names, "subject"),
-        sources=sources,
+        sources=[s.model_copy(update={"passages": s.passages[:GRADE_PASSAGES]}) for s in sources],
     )
     try:
         answer = await structured.ask(
