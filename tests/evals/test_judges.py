@@ -53,23 +53,26 @@ def row_for(judge: Any) -> dict[str, Any]:
 
 
 def a_trace() -> Any:
-    """A small stored trace of a run, in a store of its own: what a trace-based judge reads."""
+    """A small stored trace of a run, in a store of its own: what a trace-based judge reads.
+    Its experiment is named, not the process's active one, which other tests may have set."""
     import tempfile
 
     import mlflow
 
-    @mlflow.trace(name="finalize")
-    def finalize(markdown: str) -> dict[str, Any]:
-        return {"article": {"markdown": markdown}}
-
     before = mlflow.get_tracking_uri()
     with tempfile.TemporaryDirectory() as store:
-        mlflow.set_tracking_uri(f"sqlite:///{store}/judged.db")
+        uri = f"sqlite:///{store}/judged.db"
+        mlflow.set_tracking_uri(uri)
         try:
-            finalize(ROW["outputs"]["article"]["markdown"])
-            trace_id = mlflow.get_last_active_trace_id()
-            assert trace_id is not None
-            return mlflow.get_trace(trace_id, flush=True)
+            experiment = mlflow.MlflowClient(tracking_uri=uri).create_experiment("judged")
+            span = mlflow.start_span_no_context(
+                "finalize", experiment_id=experiment, inputs={"draft": "# Bees"}
+            )
+            span.set_outputs({"article": {"markdown": ROW["outputs"]["article"]["markdown"]}})
+            span.end()
+            trace = mlflow.get_trace(span.trace_id, flush=True)
+            assert trace is not None
+            return trace
         finally:
             mlflow.set_tracking_uri(before)
 
