@@ -85,6 +85,14 @@ def assemble(draft: str, sources: list[Source], fallback_title: str) -> Article:
 
     # Renumber: the first source cited becomes [1]; numbers naming no source are dropped.
     order = [n for n in citations.cited(markdown) if 1 <= n <= len(sources)]
+    if not order and checked.removed:
+        raise Unwritable(
+            "model_error",
+            f"The language model's draft cited its sources only for what they do not say: "
+            f"each of its {len(checked.removed)} citation(s) named a word or figure the cited "
+            "passages lack, so it is not returned as a sourced article. A more capable model "
+            "may do better; trying again may help.",
+        )
     if not order:
         raise Unwritable(
             "model_error",

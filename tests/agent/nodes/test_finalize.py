@@ -87,6 +87,13 @@ def test_html_from_a_topic_a_model_or_a_source_never_reaches_the_article() -> No
     assert fallback.title == "Planned"
 
 
+def test_a_draft_whose_every_citation_is_unsupported_is_refused_saying_so() -> None:
+    with pytest.raises(Unwritable) as refused:
+        assemble("# T\n\nThe Hornsdale battery opened in 2017 [1].", SOURCES, "T")
+    assert refused.value.code == "model_error"
+    assert "only for what they do not say" in str(refused.value)
+
+
 def test_a_draft_with_no_usable_citation_is_not_an_article() -> None:
     with pytest.raises(Unwritable) as refused:
         assemble("# T\n\nA claim [7]. Another, uncited.", SOURCES, "T")
