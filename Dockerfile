@@ -17,8 +17,12 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+COPY tracing ./tracing
 COPY agent ./agent
+COPY service ./service
 COPY api ./api
+COPY cli ./cli
+COPY evals ./evals
 COPY offline_model ./offline_model
 COPY prompts ./prompts
 RUN uv sync --frozen --no-dev

@@ -10,14 +10,14 @@ from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_openai import ChatOpenAI
 from mlflow.entities.model_registry import PromptVersion
 
-from agent import tracing
+import tracing
 from agent.failures import Unwritable
-from agent.llm import chat_model, tuned
 from agent.prompts import NodePrompt, PromptBook, PromptSet, blocks
 from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Source
 from agent.web import WebConfig
+from service.llm import chat_model, tuned
 
 # Prompt tokens are estimated, not counted: the app does not know every model's tokenizer.
 # Three characters a token overestimates English prose for the tokenizers in use, and the

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import openai
 
-from agent import keys
+from api.security import keys
 
 # code -> (HTTP status, whether the same request may succeed if retried)
 CODES: dict[str, tuple[int, bool]] = {

@@ -24,12 +24,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
-from agent import internals
 from agent.context import Bounds, WriterContext
 from agent.nodes import amend, coverage, draft, finalize, plan, research, review, revise
 from agent.settings import Settings
 from agent.state import ArticleInput, ArticleState
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS, skip_repeated_calls
+from tracing import internals
 
 Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleInput, ArticleState]
 STEP_TIMEOUT_SECONDS: float = Settings.model_fields["step_timeout_seconds"].default

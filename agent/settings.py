@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent import keys
-from agent.request import ALIAS_PATTERN
+from api.security import keys
+from service.request import ALIAS_PATTERN
 
 if TYPE_CHECKING:
     from agent.web import WebConfig

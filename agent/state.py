@@ -164,7 +164,7 @@ class Amendment(BaseModel):
 
 
 class ArticleInput(TypedDict):
-    """What a run is given: the request's article fields (`agent.request.WriteRequest`), or, on
+    """What a run is given: the request's article fields (`service.request.WriteRequest`), or, on
     a later turn of a session, only the follow-up (the rest is the session's state)."""
 
     topic: str  # what the article is about, as the user wrote it

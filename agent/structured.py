@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
-from agent import tracing
+import tracing
 from agent.failures import Unwritable
 
 T = TypeVar("T", bound=BaseModel)

@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from agent.runs import BackgroundRuns
 from agent.settings import Settings
-from agent.tracing import TrackingConnection
-from agent.writer import ArticleWriter
+from service.runs import BackgroundRuns
+from service.writer import ArticleWriter
+from tracing import TrackingConnection
 
 
 def get_writer(request: Request) -> ArticleWriter:

@@ -14,12 +14,12 @@ from mlflow.exceptions import MlflowException
 from starlette.exceptions import HTTPException
 
 from agent.failures import WriteFailed
-from agent.feedback import TraceNotFound
 from agent.prompts import UnknownPromptAlias
-from agent.ratelimit import Limited
-from agent.request import PATTERN_RULES
-from api.auth import Unauthorized
 from api.middleware import current_request_id
+from api.security.auth import Unauthorized
+from api.security.ratelimit import Limited
+from service.feedback import TraceNotFound
+from service.request import PATTERN_RULES
 
 log = logging.getLogger(__name__)
 UNREADABLE_BODY = "The request body cannot be read as JSON: send a JSON object, encoded as UTF-8."

@@ -11,15 +11,9 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from agent import logs, metrics, tracing
-from agent.keys import KeyRing
-from agent.ratelimit import RateLimiter
-from agent.runs import BackgroundRuns
-from agent.sessions import open_persistence
+import tracing
 from agent.settings import Settings, get_settings
-from agent.versions import APP_VERSION
-from agent.writer import ArticleWriter
-from api import auth, errors, middleware, ratelimits
+from api import errors, middleware
 from api.middleware import AccessLog, BodyLimit, SecurityHeaders
 from api.routes import (
     analytics,
@@ -34,6 +28,16 @@ from api.routes import (
     write,
 )
 from api.schemas import ErrorBody
+from api.security import auth
+from api.security import ratelimit_routes as ratelimits
+from api.security.keys import KeyRing
+from api.security.ratelimit import RateLimiter
+from service import logs
+from service.runs import BackgroundRuns
+from service.sessions import open_persistence
+from service.versions import APP_VERSION
+from service.writer import ArticleWriter
+from tracing import metrics
 
 log = logging.getLogger(__name__)
 # What a page elsewhere may send, and read of the answer, from a browser.

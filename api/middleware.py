@@ -19,7 +19,7 @@ import uuid
 from asgi_correlation_id import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.request import ID_PATTERN
+from service.request import ID_PATTERN
 
 HEADER = "X-Request-Id"
 access = logging.getLogger("api.access")
@@ -63,7 +63,7 @@ class AccessLog(HttpMiddleware):
     """One log line per exchange, once it has ended: method, path (never the query, which can
     hold a user's text), status, duration, the client, and the trace id the answer named.
 
-    Inside the request id's middleware, so the line has that id; `agent.logs` turns uvicorn's
+    Inside the request id's middleware, so the line has that id; `service.logs` turns uvicorn's
     own access log off for this one.
     """
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent import grounding
-from agent.request import (
+from agent.state import Article, Outline
+from service.request import (
     ALIAS_PATTERN,
     AUDIENCE_MAX_CHARS,
     DEFAULTS,
@@ -18,8 +19,7 @@ from agent.request import (
     TOPIC_CHARS,
     TRACE_ID_PATTERN,
 )
-from agent.sessions import Turn
-from agent.state import Article, Outline
+from service.sessions import Turn
 
 
 class WriteBody(BaseModel):

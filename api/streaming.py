@@ -22,10 +22,10 @@ from typing import Any
 import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent.events import Event, EventHook
 from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
-from agent.writer import AwaitingOutline, WriteResult
+from service.events import Event, EventHook
+from service.writer import AwaitingOutline, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5

@@ -12,17 +12,17 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from agent.events import EventHook
-from agent.ratelimit import RateLimiter
-from agent.runs import BackgroundRuns
 from agent.settings import Settings
-from agent.tracing import TrackingConnection, distributed
-from agent.writer import AwaitingOutline, WriteResult
 from api.deps import RunsDep, SettingsDep, TrackingDep
 from api.middleware import current_request_id
-from api.ratelimits import CallerIdDep, LimiterDep
 from api.schemas import OutlinePending, PromptUsed, UsageOut, WriteResponse
+from api.security.ratelimit import RateLimiter
+from api.security.ratelimit_routes import CallerIdDep, LimiterDep
 from api.streaming import stream_article
+from service.events import EventHook
+from service.runs import BackgroundRuns
+from service.writer import AwaitingOutline, WriteResult
+from tracing import TrackingConnection, distributed
 
 # A turn to run (`ArticleWriter.write` or `.revise` on one request): where its events go, and
 # whether they include the article's text as it is written.
@@ -50,7 +50,7 @@ def this_request_id() -> str:
 
 def call(how: Answering) -> dict[str, Any]:
     """What a turn keeps of its HTTP request: the request id, and the trace context the caller
-    sent, so the turn's trace goes on from the caller's (`agent.tracing.distributed`)."""
+    sent, so the turn's trace goes on from the caller's (`tracing.distributed`)."""
     return {
         "request_id": this_request_id(),
         "trace_context": distributed.caller_context(how.request.headers),
@@ -77,7 +77,7 @@ class Answering:
     settings: Settings
     runs: BackgroundRuns
     limiter: RateLimiter
-    caller: str  # who the article slots are counted for (api.ratelimits.caller_id)
+    caller: str  # who the article slots are counted for (api.security.ratelimit_routes.caller_id)
 
 
 def answering(

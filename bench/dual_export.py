@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 import mlflow
 
-from agent import tracking_server
 from bench.harness import apis, free_port
 from bench.write_latency import report_medians, round_robin
+from service import tracking_server
 
 
 @contextmanager

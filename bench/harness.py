@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from agent import tracking_server
+from service import tracking_server
 from tests.servers import (
     Server,
     finalized,

@@ -51,7 +51,7 @@ TRACING = (
 # Tracing's wrappers around someone else's function: below these frames the work is that
 # function's own (the node the app's span decorator runs, the LangChain call autolog patched).
 PASS_THROUGH = (
-    ("run", "agent/tracing/spans.py"),
+    ("run", "tracing/spans.py"),
     ("call_original", "mlflow/utils/autologging_utils/safety.py"),
 )
 OWNERS = (

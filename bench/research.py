@@ -23,10 +23,10 @@ from typing import Any
 import psutil
 
 from agent import grounding
-from agent.request import WriteRequest
 from agent.settings import BUNDLED_SOURCES, Settings
 from agent.sources import Reading, SourceLibrary
-from agent.writer import ArticleWriter
+from service.request import WriteRequest
+from service.writer import ArticleWriter
 from tests.agent.test_documents import tidal_folder
 from tests.webserver import fake_web
 

@@ -27,7 +27,6 @@ import time
 import httpx
 from mlflow import MlflowClient
 
-from agent import internals
 from bench.harness import (
     Server,
     apis,
@@ -42,6 +41,7 @@ from bench.harness import (
 from bench.phases import Phase, report_phase, report_ratios
 from bench.storage import log_markers, stored_span_counts, wait_until_stored
 from bench.write_latency import TOPICS
+from tracing import internals
 
 # Settings both APIs share. The semaphore must never be what limits throughput here: a 503
 # "busy" would count as a failure and flatter the configuration that hits it more.

@@ -44,7 +44,7 @@ def serving(
                 MLFLOW_TRACKING_URI=mlflow_url,
                 MLFLOW_EXPERIMENT_NAME=experiment_name(config),
             )
-            command = [sys.executable, "-m", "agent.cli", "serve", "--workers", str(workers)]
+            command = [sys.executable, "-m", "cli", "serve", "--workers", str(workers)]
             started.append(start_process(command, work, env, port))
         for server in started:
             wait_healthy(server, "/ready", timeout_s=120)

@@ -17,9 +17,9 @@ from mlflow.entities import Feedback
 from mlflow.genai.scorers import scorer
 
 from agent.failures import WriteFailed
-from agent.request import WriteRequest
 from agent.settings import Settings
-from agent.writer import ArticleWriter
+from service.request import WriteRequest
+from service.writer import ArticleWriter
 
 HERE = Path(__file__).parent
 TOPICS = HERE / "topics.yaml"

@@ -18,8 +18,8 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.genai.scorers import RelevanceToQuery, Safety, ScorerSamplingConfig
 
-from agent import internals
 from agent.settings import Settings
+from tracing import internals
 
 CREATE_ENDPOINT = (
     "Create one in the MLflow UI (AI Gateway: an API key for your provider, then an endpoint "

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from agent.failures import WriteFailed
-from agent.request import DEFAULTS, WriteRequest
 from agent.settings import Settings
-from agent.writer import ArticleWriter
+from service.request import DEFAULTS, WriteRequest
+from service.writer import ArticleWriter
 
 
 def predictor(settings: Settings) -> Any:

@@ -18,8 +18,8 @@ from mlflow.entities import Feedback, Trace
 from mlflow.genai.scorers import scorer
 
 from agent import citations, readability
-from agent.request import DEFAULTS, LENGTH_TOLERANCE
 from agent.settings import Settings
+from service.request import DEFAULTS, LENGTH_TOLERANCE
 
 READING_EASE_BAND = (30.0, 90.0)  # from plain to fairly difficult prose; outside, rewrite
 MIN_SECTIONS = 3

@@ -1,6 +1,6 @@
 """The offline model as an OpenAI Chat Completions server (plain and streamed).
 
-Used in process through an httpx ASGI transport by default (`agent.llm`), or on its own port:
+Used in process through an httpx ASGI transport by default (`service.llm`), or on its own port:
 `writer offline-model --port 8100`. Like a real server it honours `max_tokens` (a longer answer
 is cut, `finish_reason: "length"`) and may have a context window. Faults can be injected for
 tests and demos through `POST /admin/faults` (`offline_model.faults`): failed HTTP calls, and

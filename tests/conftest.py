@@ -62,7 +62,7 @@ def suite_api(mlflow_url: str, folder: Path) -> Iterator[Server]:
 def untraced(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for in-process runs, untraced (the trace contract is tested over HTTP), applied
     to MLflow; keyword arguments override single settings."""
-    from agent import tracing
+    import tracing
 
     def make(**overrides: object) -> Settings:
         settings = Settings(

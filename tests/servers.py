@@ -20,7 +20,8 @@ import httpx
 import mlflow
 from mlflow.entities import Trace, TraceInfo
 
-from agent import internals, tracking_server
+from service import tracking_server
+from tracing import internals
 
 # A tracking server's settings for tests of its AI Gateway. Only the test's server is told these.
 GATEWAY_SERVER_ENV = {
@@ -151,7 +152,7 @@ def provider_env(provider: Server) -> dict[str, str]:
 
 def start_offline_model(workdir: Path, **env: str) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "agent.cli", "offline-model", "--port", str(port)]
+    command = [sys.executable, "-m", "cli", "offline-model", "--port", str(port)]
     server = start_process(command, workdir, clean_env(**env), port)
     wait_healthy(server, "/v1/models")
     return server
@@ -160,7 +161,7 @@ def start_offline_model(workdir: Path, **env: str) -> Server:
 def writer_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Runs the `writer` command line in a subprocess with a clean environment."""
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=cwd,
         env=clean_env(**env),
         capture_output=True,

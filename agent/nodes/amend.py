@@ -11,7 +11,7 @@ from agent import amendments, structured
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.state import ArticleState
-from agent.tracing import traced_node
+from tracing import traced_node
 
 AMEND_TOKENS = 200  # one small JSON object
 

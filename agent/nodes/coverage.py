@@ -13,7 +13,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from mlflow.entities import SpanType
 
-from agent import grounding, structured, subject, tracing
+import tracing
+from agent import grounding, structured, subject
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes.research import collect_sources, read_documents, search_the_web, unreachable

@@ -16,11 +16,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent import citations, markup, support, tracing
+import tracing
+from agent import citations, markup, support
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.state import Article, ArticleSection, ArticleState, Reference, Source
-from agent.tracing import traced_node
+from tracing import traced_node
 
 REFERENCE_HEADING = re.compile(
     r"^#{1,6}\s*(references|sources|bibliography|works cited|further reading|citations)\b.*$",

@@ -13,7 +13,7 @@ from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Hit, SourceLibrary
 from agent.state import ArticleState
-from agent.tracing import traced_node
+from tracing import traced_node
 
 BACKGROUND_PASSAGES = 8
 OUTLINE_TOKENS = 700  # an outline of six sections and eight questions fits in far less

@@ -15,7 +15,7 @@ from langgraph.config import get_config
 from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
-from agent import tracing
+import tracing
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Passage

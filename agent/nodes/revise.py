@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent.context import WriterContext, article_tokens
 from agent.prompts import blocks, contracts
 from agent.state import ArticleState
-from agent.tracing import traced_node
+from tracing import traced_node
 
 
 @traced_node("revise")

@@ -12,7 +12,7 @@ from mlflow.exceptions import MlflowException
 from agent.prompts.catalog import NOT_FOUND
 from agent.prompts.files import PromptBook
 from agent.settings import Settings
-from agent.tracing import server_answers
+from tracing import server_answers
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from mlflow.exceptions import MlflowException
 
 from agent.prompts.files import PromptBook
 from agent.settings import Settings
-from agent.tracing import public_uri, server_answers
+from tracing import public_uri, server_answers
 
 log = logging.getLogger(__name__)
 # Where a registry answers this, the alias (or the prompt) is missing: the caller's mistake.

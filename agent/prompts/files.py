@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from mlflow.entities.model_registry import PromptVersion
 
-from agent import internals
 from agent.prompts.contracts import CONTRACTS
+from tracing import internals
 
 REQUIRED = ("name", "description", "variables", "messages")
 FIELDS = frozenset({*REQUIRED, "model_config"})

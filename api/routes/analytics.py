@@ -1,5 +1,5 @@
 """GET /analytics/tools: how the agent spends its time, per tool, node and article, from MLflow's
-trace metrics over a window (`agent.analytics`)."""
+trace metrics over a window (`service.analytics`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, Field
 
-from agent import analytics, trace_search
 from api.deps import SettingsDep, TrackingDep
 from api.errors import BadParameter
 from api.routes.traces import ERRORS
+from service import analytics, trace_search
 
 router = APIRouter(tags=["traces"])
 

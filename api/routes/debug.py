@@ -10,8 +10,7 @@ import asyncio
 import psutil
 from fastapi import APIRouter
 
-from agent import internals
-from agent.tracing import EXPORT_FAILURES
+from tracing import EXPORT_FAILURES, internals
 
 router = APIRouter(tags=["operations"])
 

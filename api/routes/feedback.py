@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from agent import feedback
-from agent.request import TRACE_ID_PATTERN
 from api.deps import SettingsDep
 from api.schemas import ErrorBody, FeedbackBody, FeedbackOut, FeedbackStored
+from service import feedback
+from service.request import TRACE_ID_PATTERN
 
 router = APIRouter(tags=["feedback"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agent.tracing import EXPORT_FAILURES
-from agent.versions import APP_VERSION
 from api.deps import SettingsDep, TrackingDep, WriterDep
 from api.schemas import Check, Health, Readiness
+from service.versions import APP_VERSION
+from tracing import EXPORT_FAILURES
 
 router = APIRouter(tags=["operations"])
 

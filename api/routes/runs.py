@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.failures import WriteFailed
-from agent.runs import BackgroundRuns, UnknownRun
-from agent.sessions.runlog import RunRecord
-from api.auth import OwnerDep
 from api.deps import RunsDep, SettingsDep
 from api.schemas import ErrorBody
+from api.security.auth import OwnerDep
+from service.runs import BackgroundRuns, UnknownRun
+from service.sessions.runlog import RunRecord
 
 router = APIRouter(tags=["runs"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from agent.failures import WriteFailed
-from agent.request import ID_PATTERN, OutlineRequest, ReviseRequest
-from agent.sessions import UnknownSession
 from api import turns
-from api.auth import CallerDep, OwnerDep, as_caller
 from api.deps import WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
+from api.security.auth import CallerDep, OwnerDep, as_caller
+from service.request import ID_PATTERN, OutlineRequest, ReviseRequest
+from service.sessions import UnknownSession
 
 router = APIRouter(tags=["sessions"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -1,5 +1,5 @@
 """GET /traces: this app's traces, newest first, filtered by user, session, status, time and
-text (`agent.trace_search`)."""
+text (`service.trace_search`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, Field
 
-from agent import trace_search
-from agent.request import ID_PATTERN
 from api.deps import SettingsDep, TrackingDep
 from api.errors import BadParameter
 from api.schemas import ErrorBody
+from service import trace_search
+from service.request import ID_PATTERN
 
 router = APIRouter(tags=["traces"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
-from agent.request import WriteRequest
-from agent.writer import ArticleWriter
 from api import turns
-from api.auth import CallerDep, as_caller
 from api.deps import WriterDep
 from api.schemas import ErrorBody, WriteBody, WriteResponse
+from api.security.auth import CallerDep, as_caller
+from service.request import WriteRequest
+from service.writer import ArticleWriter
 
 router = APIRouter(tags=["articles"])
 ERRORS = {

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from mlflow.entities import Trace
 
-from agent.analytics import NODES
+from service.analytics import NODES
 from tests.servers import Server, start_traced_api, wait_for_trace, writer_cli
 
 EXPERIMENT = "analytics"  # its own: the figures cover every trace in it

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from mlflow.entities import Trace
 
-from agent import tracking_server
-from agent.llm import PROVIDER_ERROR_EVENT
+from service import tracking_server
+from service.llm import PROVIDER_ERROR_EVENT
 from tests.servers import (
     Load,
     Server,

@@ -26,10 +26,10 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from mlflow.entities import Trace
 from mlflow.gateway.schemas import chat
 
-from agent.llm import PROVIDER_ERROR_EVENT
 from agent.state import Outline
 from agent.structured import response_format
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
+from service.llm import PROVIDER_ERROR_EVENT
 from tests.servers import (
     GATEWAY_SERVER_ENV,
     Server,
@@ -262,7 +262,7 @@ def test_why_not_the_unified_route() -> None:
     for it (OpenAI then refuses the plan's Outline: strict schemas need `additionalProperties:
     false`), and drops what its subset of JSON Schema lacks, such as a tool parameter's
     `default`. If this fails, MLflow stopped rewriting requests: the unified route, which also
-    translates for non-OpenAI providers, may now be the better one (agent/llm.py)."""
+    translates for non-OpenAI providers, may now be the better one (service/llm.py)."""
     request = {
         "messages": [{"role": "user", "content": "Write."}],
         "tools": APP_TOOLS,

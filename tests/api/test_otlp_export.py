@@ -11,7 +11,7 @@ import httpx
 import mlflow
 import pytest
 
-from agent import tracking_server
+from service import tracking_server
 from tests.servers import Server, free_port, start_traced_api, wait_for_trace
 
 

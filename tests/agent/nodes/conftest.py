@@ -24,14 +24,14 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
-from agent import tracing
+import tracing
 from agent.context import Bounds, Limits, WriterContext
-from agent.llm import OFFLINE_BASE_URL, chat_model
 from agent.prompts import PromptBook, PromptSet
 from agent.settings import BUNDLED_PROMPTS, BUNDLED_SOURCES, Settings
 from agent.sources import SourceLibrary
 from agent.state import ArticleState, Outline, Section, Source
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
+from service.llm import OFFLINE_BASE_URL, chat_model
 from tests.servers import SCRUBBED
 
 # On the bundled library: a topic it covers, and one it has nothing on.
@@ -75,7 +75,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def context(settings: Settings, library: SourceLibrary, prompts: PromptSet) -> WriterContext:
-    """The run's context as `agent.writer.ArticleWriter` builds it, with a fresh offline model."""
+    """The run's context as `service.writer.ArticleWriter` builds it, with a fresh offline model."""
     return WriterContext(
         llm=chat_model(settings),
         prompts=prompts,

@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 
 from agent.prompts.files import VARIABLE
-from agent.request import WriteRequest
 from agent.settings import BUNDLED_PROMPTS
-from agent.writer import ArticleWriter
+from service.request import WriteRequest
+from service.writer import ArticleWriter
 
 # A label before a variable ("Topic: {{topic}}", "Outline:\n{{outline}}") goes entirely.
 LABEL = re.compile(r"^[A-Z][A-Za-z ]*:[ \t]*\n?(?=\{\{)", re.M)

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from agent import versions
 from agent.settings import Settings
 from api.main import create_app
+from service import versions
 from tests.api.inprocess.harness import BASE_URL, Serve, Served
 from tests.servers import SCRUBBED
 

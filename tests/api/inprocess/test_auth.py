@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import keys
+from api.security import keys
 from tests.api.inprocess.harness import Serve
 
 WARNING = "API_KEYS is not set and the API listens on"

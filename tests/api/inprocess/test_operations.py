@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from agent.versions import APP_VERSION
+from service.versions import APP_VERSION
 from tests.api.inprocess.harness import Serve
 
 

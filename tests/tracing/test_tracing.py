@@ -1,0 +1,124 @@
+import json
+import os
+
+import pytest
+from mlflow.entities import LiveSpan, SpanType
+from opentelemetry.sdk.trace import TracerProvider
+
+import tracing
+from api.security import keys
+
+
+def test_mlflow_settings_reach_mlflow_through_the_environment(
+    monkeypatch: pytest.MonkeyPatch, untraced
+) -> None:
+    for name in tracing.MLFLOW_ENV:
+        monkeypatch.delenv(name, raising=False)
+    untraced(mlflow_trace_timeout_seconds=42)
+    assert os.environ["MLFLOW_TRACE_TIMEOUT_SECONDS"] == "42"
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
+
+
+def test_the_redactor_masks_configured_secrets_and_key_shapes() -> None:
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"headers": {"Authorization": "Bearer my-secret-value"}})
+    span.set_attribute("note", "key sk-abcdefghijklmnopqrstuvwx leaked")
+    span.set_attribute("safe", 3)
+    tracing.redactor(["my-secret-value"])(span)
+    assert span.inputs == {"headers": {"Authorization": "Bearer [REDACTED]"}}
+    assert span.get_attribute("note") == "key [REDACTED] leaked"
+    assert span.get_attribute("safe") == 3
+
+
+def test_an_api_key_is_masked_wherever_it_was_pasted() -> None:
+    # The server holds only digests of its keys: it knows a key by its shape.
+    key = keys.new_key()
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"topic": f"bees {key} and wasps"})
+    tracing.redactor([])(span)
+    assert span.inputs == {"topic": "bees [REDACTED] and wasps"}
+
+
+def test_a_short_key_is_never_masked_so_traces_stay_readable() -> None:
+    # A local server takes any key; a one-letter one must not garble every "x" in the trace.
+    span = LiveSpan(TracerProvider().get_tracer("test").start_span("call"), trace_id="tr-test")
+    span.set_inputs({"text": "the example text"})
+    tracing.redactor(["x", "short"])(span)
+    assert span.inputs == {"text": "the example text"}
+
+
+def chain_span(name: str) -> LiveSpan:
+    tracer = TracerProvider().get_tracer("test")
+    return LiveSpan(tracer.start_span(name), trace_id="tr-test", span_type=SpanType.CHAIN)
+
+
+DOCUMENT = "Honeybees carry pollen between the flowers of one kind. " * 10
+STATE = {
+    "topic": "Bees",
+    "target_words": 300,
+    "research_messages": [
+        {"type": "system", "content": "You research."},
+        {"type": "ai", "content": "", "tool_calls": [{"name": "search_sources", "args": {}}]},
+        {"type": "tool", "name": "search_sources", "content": DOCUMENT},
+    ],
+    "sources": [
+        {
+            "id": "honeybees",
+            "title": "Honeybees",
+            "passages": [{"source_id": "honeybees", "section": "Hives", "text": DOCUMENT}],
+        }
+    ],
+    "draft": "# Bees\n\nBees hum [1].",
+}
+
+
+def test_a_node_span_keeps_small_fields_and_says_where_the_heavy_ones_are() -> None:
+    span = chain_span("review")
+    span.set_inputs(STATE)
+    span.set_outputs({"review_messages": [{"type": "ai", "content": "ok"}], "editor_rounds": 1})
+    tracing.lighten_state_spans(span)
+    inputs = span.inputs
+    assert DOCUMENT not in json.dumps(inputs)
+    assert inputs["topic"] == "Bees" and inputs["target_words"] == 300
+    assert inputs["research_messages"] == (
+        "3 messages (system; ai call search_sources; result of search_sources); "
+        "the text is on the ChatOpenAI and tool spans"
+    )
+    assert inputs["sources"] == [
+        {"n": 1, "id": "honeybees", "title": "Honeybees", "passages": ["Hives"]}
+    ]
+    assert inputs["draft"].startswith("2 words;")  # headings are not prose
+    assert span.outputs["editor_rounds"] == 1
+    assert span.outputs["review_messages"].startswith("1 messages (ai)")
+
+
+def test_the_draft_a_node_wrote_stays_in_its_output_and_other_spans_are_untouched() -> None:
+    span = chain_span("draft")
+    span.set_inputs({"topic": "Bees"})
+    span.set_outputs({"draft": STATE["draft"], "research_messages": []})
+    tracing.lighten_state_spans(span)
+    assert span.outputs == {"draft": STATE["draft"], "research_messages": "no messages"}
+    tool = LiveSpan(
+        TracerProvider().get_tracer("test").start_span("read_source"),
+        trace_id="tr-test",
+        span_type=SpanType.TOOL,
+    )
+    tool.set_outputs({"sources": STATE["sources"]})
+    tracing.lighten_state_spans(tool)
+    assert tool.outputs == {"sources": STATE["sources"]}  # a tool's result is its own
+
+
+def test_a_tool_result_is_stored_once_its_artifact_keeping_the_fields_but_the_text() -> None:
+    tool = LiveSpan(
+        TracerProvider().get_tracer("test").start_span("search_sources"),
+        trace_id="tr-test",
+        span_type=SpanType.TOOL,
+    )
+    passage = {"source_id": "honeybees", "section": "Hives", "text": "Bees\nhum."}
+    tool.set_outputs({"content": json.dumps([passage]), "artifact": [passage]})
+    tracing.fold_tool_artifacts(tool)
+    assert tool.outputs["artifact"] == [{"source_id": "honeybees", "section": "Hives"}]
+    other = {"content": "something else", "artifact": [passage]}
+    tool.set_outputs(other)
+    tracing.fold_tool_artifacts(tool)
+    assert tool.outputs == other  # an artifact the content does not repeat is kept whole
