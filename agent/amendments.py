@@ -17,10 +17,10 @@ from langchain_core.messages import RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
 from agent import grounding
+from agent.brief import AUDIENCE_MAX_CHARS, TARGET_WORDS, TONE_MAX_CHARS
 from agent.failures import Unwritable
 from agent.sources import Hit, SourceLibrary
 from agent.state import Amendment, ArticleState, FollowUp, ReviewVerdict, Section, Source
-from service.request import AUDIENCE_MAX_CHARS, TARGET_WORDS, TONE_MAX_CHARS
 
 CAN_DO = (
     "A follow-up can shorten or lengthen the article, add a section on something the source "

@@ -13,11 +13,10 @@ from mlflow.entities.model_registry import PromptVersion
 import tracing
 from agent.failures import Unwritable
 from agent.prompts import NodePrompt, PromptBook, PromptSet, blocks
-from agent.settings import Settings
+from agent.settings import AgentSettings, get_settings
 from agent.sources import SourceLibrary
 from agent.state import Source
 from agent.web import WebConfig
-from service.llm import chat_model, tuned
 
 # Prompt tokens are estimated, not counted: the app does not know every model's tokenizer.
 # Three characters a token overestimates English prose for the tokenizers in use, and the
@@ -25,6 +24,8 @@ from service.llm import chat_model, tuned
 CHARS_PER_TOKEN = 3
 PROMPT_ALLOWANCE_TOKENS = 400
 TRIM_EVENT = "prompt_trimmed"
+# Prompt-file model settings that a node may override per call.
+TUNABLE = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "seed"}
 
 
 def article_tokens(target_words: int) -> int:
@@ -39,7 +40,7 @@ class Limits:
     context_tokens: int | None = None  # the model's window, when known
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: AgentSettings) -> Limits:
         return cls(settings.llm_max_output_tokens, settings.llm_context_tokens)
 
 
@@ -53,7 +54,7 @@ class Bounds:
     revisions: int = 2
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Bounds:
+    def from_settings(cls, settings: AgentSettings) -> Bounds:
         return cls(settings.max_research_rounds, settings.max_editor_rounds, settings.max_revisions)
 
 
@@ -61,29 +62,39 @@ def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return sum(len(m.text) // CHARS_PER_TOKEN + 8 for m in messages) + PROMPT_ALLOWANCE_TOKENS
 
 
-def _settings() -> Settings:
-    from agent.settings import get_settings
+def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:
+    """The same client with a prompt's own model settings (temperature and the like).
 
-    return get_settings()
+    Only the nodes that write the article's text stream (when a caller listens for tokens);
+    the others get whole answers, which spares per-token work on JSON and tool calls.
+    """
+    update = {k: v for k, v in (model_config or {}).items() if k in TUNABLE}
+    update["disable_streaming"] = not streams
+    return llm.model_copy(update=update)
 
 
 @dataclass(frozen=True)
 class WriterContext:
-    """The run's model, prompts, sources and bounds. The app passes its own; a context built
-    with none (LangGraph Studio, `langgraph dev`) is the configuration in the environment."""
+    """The run's model, prompts, sources and bounds. The service layer builds the model and
+    passes its own context; what a context leaves out is the configuration in the environment
+    (`service.studio` gives LangGraph Studio a model the same way)."""
 
-    llm: ChatOpenAI = field(default_factory=lambda: chat_model(_settings()))
+    llm: ChatOpenAI
     # Per request: the versions this run uses.
     prompts: PromptSet = field(
-        default_factory=lambda: PromptSet.bundled(PromptBook.from_folder(_settings().prompts_dir))
+        default_factory=lambda: PromptSet.bundled(
+            PromptBook.from_folder(get_settings().prompts_dir)
+        )
     )
-    library: SourceLibrary = field(default_factory=lambda: SourceLibrary.from_settings(_settings()))
-    limits: Limits = field(default_factory=lambda: Limits.from_settings(_settings()))
-    bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(_settings()))
+    library: SourceLibrary = field(
+        default_factory=lambda: SourceLibrary.from_settings(get_settings())
+    )
+    limits: Limits = field(default_factory=lambda: Limits.from_settings(get_settings()))
+    bounds: Bounds = field(default_factory=lambda: Bounds.from_settings(get_settings()))
     # Whether the model grades the sources the coverage rule kept (SOURCE_GRADER).
-    model_grades: bool = field(default_factory=lambda: _settings().grades_with_model)
+    model_grades: bool = field(default_factory=lambda: get_settings().grades_with_model)
     # The web providers research may ask (WEB_SEARCH), or None.
-    web: WebConfig | None = field(default_factory=lambda: _settings().web)
+    web: WebConfig | None = field(default_factory=lambda: get_settings().web)
 
     def prompt(
         self, prompt: NodePrompt, *, output_tokens: int, streams: bool = False, **variables: Any

@@ -1,127 +1,31 @@
-"""Why an article was not written: a code that says whose fault it is, and a safe message.
+"""Why the agent could not write an article: a code that says whose fault it is, and a message
+a user can act on.
 
 The nodes raise `Unwritable` when the run cannot honestly go on (the sources do not cover the
-topic, the model's answer is unusable, the article cannot fit the model's context); the writer
-turns it, and the failures of the provider and of time, into `WriteFailed`.
+topic, the model's answer is unusable, the article cannot fit the model's context); the service
+layer turns it, and the failures of the provider and of time, into its own `WriteFailed`.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import openai
-
-from api.security import keys
-
-# code -> (HTTP status, whether the same request may succeed if retried)
-CODES: dict[str, tuple[int, bool]] = {
-    "no_sources": (422, False),  # the library: nothing on the topic
-    "context_too_small": (422, False),  # the request does not fit the model's context
-    "model_error": (502, True),  # the model's answer was unusable, even after one retry
-    "provider_rejected": (502, False),  # the provider refused the request (a 4xx)
-    "provider_error": (502, True),  # the provider failed (5xx, 429, timeouts) after retries
-    "timeout": (504, True),
-    "busy": (503, True),
-    "unknown_session": (404, False),  # no such session, or another user's
-    "session_busy": (409, True),  # a turn of the same session is still running
-    "no_article": (409, False),  # a follow-up on a session whose article was never written
-    "unrevisable": (422, False),  # a follow-up asking for a change the app cannot make
-    "unknown_run": (404, False),  # no such background run, or another user's
-    "no_outline": (409, False),  # an approval, but no outline of the session awaits one
-    "outline_expired": (410, False),  # the outline waited longer than OUTLINE_TTL_SECONDS
-    "internal_error": (500, True),
+MESSAGES: dict[str, str] = {
+    "no_sources": "The source library has nothing that covers the topic, so no article was "
+    "written. Add documents about it to a folder and point SOURCES_DIR at it.",
+    "model_error": "The language model's answer could not be used, even after it was shown "
+    "its error once. A more capable model may do better; trying again may help.",
+    "context_too_small": "The sources and the article do not fit in the model's context "
+    "window. Ask for fewer words, or use a model with a larger context.",
+    "unrevisable": "The follow-up asks for a change this app cannot make.",
 }
-
-
-class WriteFailed(Exception):
-    """A run that could not finish; the message is safe to show to the user."""
-
-    MESSAGES: ClassVar[dict[str, str]] = {
-        "no_sources": "The source library has nothing that covers the topic, so no article was "
-        "written. Add documents about it to a folder and point SOURCES_DIR at it.",
-        "provider_error": "The language model provider did not answer successfully, even after "
-        "retries. Try again later.",
-        "provider_rejected": "The language model provider refused the request; retrying will "
-        "not help. Check LLM_MODEL and the provider's settings (the server log has the "
-        "provider's status).",
-        "model_error": "The language model's answer could not be used, even after it was shown "
-        "its error once. A more capable model may do better; trying again may help.",
-        "context_too_small": "The sources and the article do not fit in the model's context "
-        "window. Ask for fewer words, or use a model with a larger context.",
-        "timeout": "Writing the article took longer than the server allows. Try a shorter "
-        "target length, or try again later.",
-        "internal_error": "The article could not be written because of an internal error.",
-        "busy": "The server is writing as many articles as it allows at once. Try again in a "
-        "few seconds.",
-        "unknown_session": "There is no session with that id for this user. Sessions belong to "
-        "the user_id of their first turn (on a server with API keys, to the key that started "
-        "them): name the same user_id, or leave session_id out to start a new session.",
-        "session_busy": "A turn of this session is still running. Wait for it to finish, then "
-        "try again.",
-        "no_article": "This session has no article to revise: its write did not produce one "
-        "(or its outline awaits approval). Write one first with POST /write and this "
-        "session_id.",
-        "unknown_run": "There is no run with that id for this user. Runs belong to the "
-        "user_id of the request that started them (on a server with API keys, to its key): "
-        "name the same user_id.",
-        "no_outline": "No outline of this session awaits approval: only the last turn of a "
-        "write sent with review_outline can be approved.",
-        "outline_expired": "The outline waited for approval longer than the server keeps it. "
-        "Write the article again with POST /write.",
-        "unrevisable": "The follow-up asks for a change this app cannot make.",
-    }
-
-    def __init__(
-        self,
-        code: str,
-        trace_id: str | None,
-        message: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        # A message may quote the request (the topic); a key pasted into it stays out of the
-        # answer, the stream's `error` event and a background run's outcome alike.
-        super().__init__(keys.SECRET_SHAPES.sub("[REDACTED]", message or self.MESSAGES[code]))
-        self.code = code
-        self.trace_id = trace_id
-        self.details = details or {}
-
-    @property
-    def status(self) -> int:
-        return CODES[self.code][0]
 
 
 class Unwritable(Exception):
     """Raised inside the graph: the run cannot honestly produce an article."""
 
     def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
-        super().__init__(message or WriteFailed.MESSAGES[code])
+        super().__init__(message or MESSAGES[code])
         self.code = code
         self.message = message
         self.details = details
-
-
-def classify(exc: BaseException) -> str:
-    """Whose fault a failure inside the run is, as a code of CODES."""
-    if isinstance(exc, Unwritable):
-        return exc.code
-    if isinstance(exc, TimeoutError):  # the run's or a step's bound
-        return "timeout"
-    if isinstance(exc, openai.BadRequestError) and _context_overflow(exc.message):
-        return "context_too_small"
-    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
-        # The client retried 408, 409 and 429 already; any other 4xx is the same next time.
-        return "provider_error" if exc.status_code in (408, 409, 429) else "provider_rejected"
-    if isinstance(exc, openai.APIError):  # 5xx, timeouts, connection failures, after retries
-        return "provider_error"
-    if isinstance(exc, openai.LengthFinishReasonError | openai.ContentFilterFinishReasonError):
-        return "model_error"
-    return "internal_error"
-
-
-def _context_overflow(message: str) -> bool:
-    # OpenAI says context_length_exceeded; llama.cpp "exceeds the available context size";
-    # vLLM "maximum context length"; Ollama "prompt is too long".
-    text = message.lower()
-    return ("context" in text and any(w in text for w in ("exceed", "maximum", "length"))) or (
-        "prompt is too long" in text
-    )

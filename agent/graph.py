@@ -26,13 +26,13 @@ from langgraph.prebuilt import ToolNode
 
 from agent.context import Bounds, WriterContext
 from agent.nodes import amend, coverage, draft, finalize, plan, research, review, revise
-from agent.settings import Settings
+from agent.settings import AgentSettings
 from agent.state import ArticleInput, ArticleState
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS, skip_repeated_calls
 from tracing import internals
 
 Graph = CompiledStateGraph[ArticleState, WriterContext, ArticleInput, ArticleState]
-STEP_TIMEOUT_SECONDS: float = Settings.model_fields["step_timeout_seconds"].default
+STEP_TIMEOUT_SECONDS: float = AgentSettings.model_fields["step_timeout_seconds"].default
 
 
 # --- routing: which node runs next, from the state and the run's bounds ------------------
@@ -103,9 +103,12 @@ def tool_node(tools: list[BaseTool], messages_key: str) -> ToolNode:
 def build_graph(
     step_timeout_seconds: float = STEP_TIMEOUT_SECONDS,
     checkpointer: BaseCheckpointSaver[str] | None = None,
+    context_schema: type[WriterContext] = WriterContext,
 ) -> Graph:
-    """The graph; with `checkpointer`, each run's state is saved under its thread (session)."""
-    graph = StateGraph(ArticleState, context_schema=WriterContext, input_schema=ArticleInput)
+    """The graph; with `checkpointer`, each run's state is saved under its thread (session).
+    `context_schema`: what a run's context is built as when the caller gives only part of it
+    (LangGraph Studio builds it from the run's configuration)."""
+    graph = StateGraph(ArticleState, context_schema=context_schema, input_schema=ArticleInput)
     graph.add_node("amend", amend)
     graph.add_node("plan", plan)
     graph.add_node("research", research)
@@ -135,10 +138,3 @@ def build_graph(
     # which keeps autolog's inline tracer from nesting each node under the one before it.
     compiled.step_timeout = step_timeout_seconds
     return compiled
-
-
-# For LangGraph's own tools (`langgraph dev`, LangGraph Studio; see langgraph.json): the graph
-# with the default step bound. A run needs a WriterContext; built empty, it is the app's
-# configuration in the environment. The app builds its own graph
-# with STEP_TIMEOUT_SECONDS from its settings.
-graph = build_graph()

@@ -20,7 +20,7 @@ from agent.markup import as_data
 from agent.subject import Profile
 
 if TYPE_CHECKING:
-    from agent.settings import Settings
+    from agent.settings import AgentSettings
 
 Origin = Literal["library", "documents", "web"]
 ORIGINS: dict[str, str] = {  # how a reference's origin reads
@@ -147,7 +147,7 @@ class SourceLibrary:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SourceLibrary:
+    def from_settings(cls, settings: AgentSettings) -> SourceLibrary:
         """SOURCES_DIR as the settings say to read it: the bundled library unless it names
         a folder of the reader's own."""
         from agent.settings import BUNDLED_SOURCES

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from agent.settings import Settings
+from api.settings import ApiSettings
 from service.runs import BackgroundRuns
 from service.writer import ArticleWriter
 from tracing import TrackingConnection
@@ -28,7 +28,7 @@ def get_tracking(request: Request) -> TrackingConnection:
     return request.app.state.tracking
 
 
-def get_app_settings(request: Request) -> Settings:
+def get_app_settings(request: Request) -> ApiSettings:
     """The settings the app was created with.
 
     Not `agent.settings.get_settings`, which reads the environment: an app made with
@@ -45,4 +45,4 @@ def get_runs(request: Request) -> BackgroundRuns:
 WriterDep = Annotated[ArticleWriter, Depends(get_writer)]
 RunsDep = Annotated[BackgroundRuns, Depends(get_runs)]
 TrackingDep = Annotated[TrackingConnection, Depends(get_tracking)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(get_app_settings)]

@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 from mlflow.exceptions import MlflowException
 from starlette.exceptions import HTTPException
 
-from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
 from api.middleware import current_request_id
 from api.security.auth import Unauthorized
 from api.security.ratelimit import Limited
+from api.status import status_of
+from service.failures import WriteFailed
 from service.feedback import TraceNotFound
 from service.request import PATTERN_RULES
 
@@ -122,7 +123,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WriteFailed)
     async def failed(request: Request, exc: WriteFailed) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, str(exc), exc.trace_id, **exc.details)
+        return error_response(
+            request, status_of(exc.code), exc.code, str(exc), exc.trace_id, **exc.details
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

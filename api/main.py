@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import tracing
-from agent.settings import Settings, get_settings
+from agent import spans
 from api import errors, middleware
 from api.middleware import AccessLog, BodyLimit, SecurityHeaders
 from api.routes import (
@@ -32,6 +32,7 @@ from api.security import auth
 from api.security import ratelimit_routes as ratelimits
 from api.security.keys import KeyRing
 from api.security.ratelimit import RateLimiter
+from api.settings import ApiSettings, get_settings
 from service import logs
 from service.runs import BackgroundRuns
 from service.sessions import open_persistence
@@ -53,7 +54,7 @@ ADMISSION: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_format, settings.log_level, settings.secrets())
     # Read now, so that a missing or malformed key file stops the start with its reason.
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tracing.configure(settings)
+        tracing.configure(settings, spans.PROCESSORS)
         app.state.settings = settings
         if not keys.enabled and not auth.loopback(settings.api_host):
             log.warning(

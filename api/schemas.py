@@ -7,18 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent import grounding
-from agent.state import Article, Outline
-from service.request import (
-    ALIAS_PATTERN,
+from agent.brief import (
     AUDIENCE_MAX_CHARS,
-    DEFAULTS,
-    ID_PATTERN,
     INSTRUCTION_CHARS,
     TARGET_WORDS,
     TONE_MAX_CHARS,
     TOPIC_CHARS,
-    TRACE_ID_PATTERN,
 )
+from agent.settings import ALIAS_PATTERN
+from agent.state import Article, Outline
+from service.request import DEFAULTS, ID_PATTERN, TRACE_ID_PATTERN
 from service.sessions import Turn
 
 

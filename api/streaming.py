@@ -22,9 +22,9 @@ from typing import Any
 import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
 from service.events import Event, EventHook
+from service.failures import WriteFailed
 from service.writer import AwaitingOutline, WriteResult
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from agent.settings import Settings
 from api.deps import RunsDep, SettingsDep, TrackingDep
 from api.middleware import current_request_id
 from api.schemas import OutlinePending, PromptUsed, UsageOut, WriteResponse
 from api.security.ratelimit import RateLimiter
 from api.security.ratelimit_routes import CallerIdDep, LimiterDep
+from api.settings import ApiSettings
 from api.streaming import stream_article
 from service.events import EventHook
 from service.runs import BackgroundRuns
@@ -74,7 +74,7 @@ class Answering:
     request: Request
     response: Response
     tracking: TrackingConnection
-    settings: Settings
+    settings: ApiSettings
     runs: BackgroundRuns
     limiter: RateLimiter
     caller: str  # who the article slots are counted for (api.security.ratelimit_routes.caller_id)
@@ -140,7 +140,7 @@ def holding_slot(start: Start, how: Answering) -> Start:
 
 
 async def stream(
-    start: Start, tracking: TrackingConnection, settings: Settings
+    start: Start, tracking: TrackingConnection, settings: ApiSettings
 ) -> EventSourceResponse:
     """The turn's events as Server-Sent Events, its result as the `done` event."""
     request_id = this_request_id()

@@ -23,8 +23,9 @@ from typing import Any
 import psutil
 
 from agent import grounding
-from agent.settings import BUNDLED_SOURCES, Settings
+from agent.settings import BUNDLED_SOURCES
 from agent.sources import Reading, SourceLibrary
+from cli.settings import Settings
 from service.request import WriteRequest
 from service.writer import ArticleWriter
 from tests.agent.test_documents import tidal_folder

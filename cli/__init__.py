@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 
-from agent.settings import Settings
 from cli import evaluation, keys, prompts, serving, sessions, sources, traces, write
+from cli.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

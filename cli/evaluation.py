@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.settings import Settings
 from cli.prompts import use_mlflow
+from cli.settings import Settings
 
 EVALS = Path(__file__).resolve().parent.parent.parent / "evals"
 
@@ -62,10 +62,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     import mlflow
 
     import tracing
+    from agent import spans
     from evals import compare, coverage, run
     from service.writer import ArticleWriter
 
-    tracing.configure(settings)
+    tracing.configure(settings, spans.PROCESSORS)
     earlier = None
     if args.compare:
         # Before the evaluation, which takes minutes: a mistyped id fails at once.

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agent.settings import Settings
 from api.security import keys
+from cli.settings import Settings
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agent.settings import Settings
+from cli.settings import Settings
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agent.settings import Settings
 from cli.prompts import sync_prompts, use_mlflow
+from cli.settings import Settings
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agent.settings import Settings
+from cli.settings import Settings
 from service.request import ID_PATTERN, PATTERN_RULES
 
 

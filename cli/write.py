@@ -12,19 +12,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from agent.settings import Settings
+from agent.brief import INSTRUCTION_CHARS, TARGET_WORDS, topic_problem
 from agent.sources import ORIGINS
+from cli.settings import Settings
 from service.events import Event
-from service.request import (
-    DEFAULTS,
-    ID_PATTERN,
-    INSTRUCTION_CHARS,
-    PATTERN_RULES,
-    TARGET_WORDS,
-    ReviseRequest,
-    WriteRequest,
-    topic_problem,
-)
+from service.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, ReviseRequest, WriteRequest
 
 if TYPE_CHECKING:
     from service.writer import ArticleWriter, WriteResult
@@ -150,10 +142,11 @@ async def _write(
     args: argparse.Namespace, settings: Settings, request: WriteRequest | ReviseRequest
 ) -> int:
     import tracing
+    from agent import spans
     from service.sessions import open_persistence
     from service.writer import ArticleWriter
 
-    tracing.configure(settings)
+    tracing.configure(settings, spans.PROCESSORS)
     connection = tracing.TrackingConnection(settings)
     if settings.tracing_enabled and not await connection.check():
         print(f"warning: {connection.problem}; the trace will not be stored", file=sys.stderr)
@@ -173,7 +166,7 @@ async def _write_with(
     request: WriteRequest | ReviseRequest,
 ) -> int:
     import tracing
-    from agent.failures import WriteFailed
+    from service.failures import WriteFailed
 
     if settings.tracing_enabled and connection.experiment_id:
         await writer.version.check()  # the trace names the agent version that wrote it

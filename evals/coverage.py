@@ -16,8 +16,8 @@ import yaml
 from mlflow.entities import Feedback
 from mlflow.genai.scorers import scorer
 
-from agent.failures import WriteFailed
-from agent.settings import Settings
+from evals.settings import EvalSettings
+from service.failures import WriteFailed
 from service.request import WriteRequest
 from service.writer import ArticleWriter
 
@@ -55,7 +55,7 @@ def load_topics(path: Path = TOPICS, limit: int | None = None) -> list[dict[str,
     ]
 
 
-def predictor(settings: Settings) -> Any:
+def predictor(settings: EvalSettings) -> Any:
     """One short article per topic, or the code the run ended with."""
 
     def write(topic: str) -> dict[str, Any]:

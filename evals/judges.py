@@ -36,7 +36,7 @@ from mlflow.genai.scorers import (
 )
 from mlflow.genai.scorers.base import Scorer
 
-from agent.settings import Settings
+from evals.settings import EvalSettings
 
 GUIDELINES = Path(__file__).with_name("guidelines.md")
 # Where `openai:/` judges go without JUDGE_BASE_URL: OpenAI itself, named, so that an
@@ -93,7 +93,7 @@ the same facts and figures, not merely the same subject. Answer true when every 
 otherwise, and quote the first sentence that is not."""
 
 
-def endpoint(settings: Settings) -> str | None:
+def endpoint(settings: EvalSettings) -> str | None:
     """The chat-completions URL the judges call: the judge server's, or OpenAI's for
     `openai:/` models without one; None leaves other providers to their own defaults."""
     base = settings.judge_base_url
@@ -104,7 +104,7 @@ def endpoint(settings: Settings) -> str | None:
     return OPENAI_CHAT_COMPLETIONS if provider == "openai" else None
 
 
-def judges(settings: Settings) -> tuple[list[Scorer], str | None]:
+def judges(settings: EvalSettings) -> tuple[list[Scorer], str | None]:
     """The judges to run, or none and the reason they are skipped."""
     model = settings.judge_model
     if not model:

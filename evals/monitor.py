@@ -18,7 +18,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.genai.scorers import RelevanceToQuery, Safety, ScorerSamplingConfig
 
-from agent.settings import Settings
+from evals.settings import EvalSettings
 from tracing import internals
 
 CREATE_ENDPOINT = (
@@ -29,7 +29,7 @@ CREATE_ENDPOINT = (
 )
 
 
-def start(settings: Settings, endpoint: str | None, sample_rate: float) -> tuple[bool, str]:
+def start(settings: EvalSettings, endpoint: str | None, sample_rate: float) -> tuple[bool, str]:
     """Registers and starts the online judges; (started, what happened or why not)."""
     if not settings.mlflow_tracking_uri.startswith(("http://", "https://")):
         return False, (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agent.failures import WriteFailed
-from agent.settings import Settings
+from evals.settings import EvalSettings
+from service.failures import WriteFailed
 from service.request import DEFAULTS, WriteRequest
 from service.writer import ArticleWriter
 
 
-def predictor(settings: Settings) -> Any:
+def predictor(settings: EvalSettings) -> Any:
     """A `predict_fn` for `evaluate`: it runs the whole graph inside the row's trace.
 
     Each call gets its own writer and event loop: evaluate calls from worker threads, and the

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import yaml
 
-from agent.settings import Settings
 from evals.judges import judges
 from evals.predict import predictor
 from evals.scorers import CODE_SCORERS
+from evals.settings import EvalSettings
 
 if TYPE_CHECKING:
     from mlflow.genai.datasets import EvaluationDataset
@@ -113,7 +113,7 @@ class Outcome:
 
 
 def evaluate(
-    settings: Settings,
+    settings: EvalSettings,
     records: list[dict[str, Any]],
     thresholds: Path,
     *,

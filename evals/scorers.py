@@ -18,8 +18,9 @@ from mlflow.entities import Feedback, Trace
 from mlflow.genai.scorers import scorer
 
 from agent import citations, readability
-from agent.settings import Settings
-from service.request import DEFAULTS, LENGTH_TOLERANCE
+from agent.brief import LENGTH_TOLERANCE
+from evals.settings import EvalSettings
+from service.request import DEFAULTS
 
 READING_EASE_BAND = (30.0, 90.0)  # from plain to fairly difficult prose; outside, rewrite
 MIN_SECTIONS = 3
@@ -160,7 +161,7 @@ def tool_call_efficiency(trace: Trace) -> Feedback:
     counts the research turns that asked for tools; the graph runs the tools of at most that
     many, so a count above the bound means research was cut off still asking for more.
     """
-    bound = Settings().max_research_rounds
+    bound = EvalSettings().max_research_rounds
     searches = [
         json.dumps(s.inputs, sort_keys=True)
         for s in trace.data.spans

@@ -6,7 +6,7 @@ place for them keeps a draft the reviser lengthened from being sent back by the 
 
 from __future__ import annotations
 
-from service.request import LENGTH_TOLERANCE
+from agent.brief import LENGTH_TOLERANCE
 
 DEFAULT_TARGET_WORDS = 600  # for a block that carries no target_words
 # The editor's tolerance on length; the review prompt tells a model the same.

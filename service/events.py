@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langgraph.types import StreamMode
 
-from tracing import state_attributes
+from agent.spans import state_attributes
 
 EventKind = Literal["trace", "node", "tool", "token", "usage"]
 # Nodes whose model output is the article's text; other nodes' tokens are JSON or tool calls.

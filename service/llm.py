@@ -22,9 +22,9 @@ from langchain_openai import ChatOpenAI
 from mlflow.tracing import get_tracing_context_headers_for_http_request
 
 import tracing
-from agent.settings import Settings
 from offline_model.server import MODEL_NAME, create_app
 from offline_model.transport import StreamingASGITransport
+from service.settings import ServiceSettings
 
 OFFLINE_BASE_URL = "http://offline-model/v1"
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -34,11 +34,9 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # `strict` for every JSON schema (OpenAI then refuses the plan's) and keeps only part of JSON
 # Schema in tool parameters.
 GATEWAY_ROUTE = "/gateway/openai/v1"
-# Prompt-file model settings that a node may override per call.
-TUNABLE = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "seed"}
 
 
-def chat_model(settings: Settings) -> ChatOpenAI:
+def chat_model(settings: ServiceSettings) -> ChatOpenAI:
     common: dict[str, Any] = {
         "temperature": settings.llm_temperature,
         "max_retries": settings.llm_max_retries,
@@ -75,7 +73,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
     )
 
 
-def base_url(settings: Settings) -> str:
+def base_url(settings: ServiceSettings) -> str:
     """Where the chat calls go, never left to the environment."""
     if settings.provider == "gateway":
         return settings.mlflow_tracking_uri.rstrip("/") + GATEWAY_ROUTE
@@ -119,17 +117,6 @@ class RecordedAttempts(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def tuned(llm: ChatOpenAI, model_config: dict[str, Any] | None, streams: bool) -> ChatOpenAI:
-    """The same client with a prompt's own model settings (temperature and the like).
-
-    Only the nodes that write the article's text stream (when a caller listens for tokens);
-    the others get whole answers, which spares per-token work on JSON and tool calls.
-    """
-    update = {k: v for k, v in (model_config or {}).items() if k in TUNABLE}
-    update["disable_streaming"] = not streams
-    return llm.model_copy(update=update)
 
 
 # Where OpenAI-compatible servers say how long a context their model takes, if they do:

@@ -10,21 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.settings import ALIAS_PATTERN
+
 if TYPE_CHECKING:
     from agent.state import Outline
 
-TOPIC_CHARS = (3, 300)
-AUDIENCE_MAX_CHARS = 100
-TONE_MAX_CHARS = 60
-TARGET_WORDS = (150, 2000)
-INSTRUCTION_CHARS = (3, 500)
-# An article within this share of `target_words` is on length: the scorer's bar, and the band
-# the offline model aims inside.
-LENGTH_TOLERANCE = 0.2
-
 # User, session and request ids: what MLflow and logs carry safely.
 ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,128}$"
-ALIAS_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TRACE_ID_PATTERN = r"^tr-[0-9a-f]{32}$"
 # What a value that misses each pattern is told, in words rather than a regular expression.
 PATTERN_RULES = {
@@ -103,13 +95,3 @@ DEFAULTS = WriteRequest(topic="")
 def new_session_id() -> str:
     """A session id for a caller that named none: unguessable, since it names their article."""
     return f"s-{uuid.uuid4().hex}"
-
-
-def topic_problem(topic: str) -> str | None:
-    """Why a topic cannot be written about, for callers that do not validate with pydantic."""
-    low, high = TOPIC_CHARS
-    return (
-        None
-        if low <= len(topic.strip()) <= high
-        else f"the topic must be {low} to {high} characters"
-    )

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from agent.failures import WriteFailed
 from agent.prompts import UnknownPromptAlias
 from service.events import Event, EventHook
+from service.failures import WriteFailed
 from service.sessions.runlog import RunLog, RunRecord
 from service.writer import AwaitingOutline, WriteResult
 

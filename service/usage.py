@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 
-from agent.settings import Settings
+from service.settings import ServiceSettings
 from tracing import internals
 
 
@@ -27,7 +27,7 @@ def total(handler: UsageMetadataCallbackHandler) -> Usage:
     )
 
 
-def cost_usd(settings: Settings, usage: Usage) -> float | None:
+def cost_usd(settings: ServiceSettings, usage: Usage) -> float | None:
     """USD from MLflow's own price table; None where it has no price (the offline model).
 
     Through the gateway the model answers under the endpoint's name, which has no price:

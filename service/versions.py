@@ -28,7 +28,7 @@ from typing import Any
 import mlflow
 from mlflow.entities import LoggedModel
 
-from agent.settings import Settings
+from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 APP_NAME = "article-writer"
@@ -67,7 +67,7 @@ def version_name(commit: Commit | None) -> str:
     return name + (f"-{commit.sha[:8]}" if commit else "")
 
 
-def params(settings: Settings) -> dict[str, str]:
+def params(settings: ServiceSettings) -> dict[str, str]:
     """What, beside the code and the prompts, decides how this version writes."""
     values: dict[str, Any] = {
         "llm.provider": settings.provider,
@@ -95,7 +95,7 @@ def prompt_tags(prompts: list[dict[str, Any]]) -> dict[str, str]:
 class AgentVersion:
     """This process's LoggedModel: found or created once the tracking store answers."""
 
-    def __init__(self, settings: Settings, graph: Any) -> None:
+    def __init__(self, settings: ServiceSettings, graph: Any) -> None:
         self.settings = settings
         self.graph = graph
         self.commit = git_commit()

@@ -23,25 +23,26 @@ from mlflow.entities.span import NoOpSpan
 
 import tracing
 from agent.context import Bounds, Limits, WriterContext
-from agent.failures import Unwritable, WriteFailed, classify
+from agent.failures import Unwritable
 from agent.graph import build_graph
 from agent.grounding import no_sources_message
 from agent.prompts import PromptCatalog, PromptSet
-from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleInput, FollowUp, Outline
 from agent.web import NAMES
-from service import events, logs, usage
+from service import events, logs, trace_info, usage
 from service.events import Event, EventHook
+from service.failures import WriteFailed, classify
 from service.llm import chat_model, context_window
 from service.request import OutlineRequest, ReviseRequest, WriteRequest, new_session_id
 from service.sessions import Persistence, SessionBusy, SessionRecord, Sessions, UnknownSession
 from service.sessions.persistence import memory
 from service.sessions.records import TurnInProgress
+from service.settings import ServiceSettings
+from service.trace_info import Asked
 from service.usage import Usage
 from service.versions import APP_VERSION, AgentVersion
-from tracing import distributed, metrics, trace_info
-from tracing.trace_info import Asked
+from tracing import distributed, metrics
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
@@ -70,7 +71,7 @@ class ArticleWriter:
     """`persistence` is where sessions last (the API opens CHECKPOINT_URL's); without it they
     last as long as this object, which is all a one-off run or an evaluation needs."""
 
-    def __init__(self, settings: Settings, persistence: Persistence | None = None) -> None:
+    def __init__(self, settings: ServiceSettings, persistence: Persistence | None = None) -> None:
         self.settings = settings
         self.persistence = persistence or memory()
         # A turn's claim on its session lasts as long as a turn may (and a minute more), so a
@@ -198,7 +199,8 @@ class ArticleWriter:
         except asyncio.CancelledError:
             metrics.record_turn(kind, "cancelled")
             raise
-        metrics.record_turn(kind, "article", result.usage)
+        usage = result.usage
+        metrics.record_turn(kind, "article", usage.input_tokens, usage.output_tokens)
         return result
 
     def _paused_checkpoint(self, turn: TurnInProgress) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.settings import Settings
+from cli.settings import Settings
 from tests.servers import Server, mlflow_server, start_traced_api, writer_cli
 
 
@@ -63,6 +63,7 @@ def untraced(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for in-process runs, untraced (the trace contract is tested over HTTP), applied
     to MLflow; keyword arguments override single settings."""
     import tracing
+    from agent import spans
 
     def make(**overrides: object) -> Settings:
         settings = Settings(
@@ -71,7 +72,7 @@ def untraced(tmp_path: Path) -> Callable[..., Settings]:
             mlflow_tracking_uri=f"sqlite:///{tmp_path}/untraced.db",
             **overrides,  # type: ignore[arg-type]
         )
-        tracing.configure(settings)
+        tracing.configure(settings, spans.PROCESSORS)
         return settings
 
     return make

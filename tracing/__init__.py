@@ -1,5 +1,6 @@
-"""MLflow tracing for the app: setup, span processors, the export, the tracking connection,
-and the node state spans. Import from here; each module holds one of those jobs."""
+"""MLflow tracing for the app, the bottom layer: setup, span processors, the export, the
+tracking connection, and the span helpers the nodes use. Import from here; each module holds
+one of those jobs. Nothing here imports the layers above."""
 
 from tracing.export import EXPORT_FAILURES, ExportFailures, flush
 from tracing.health import TrackingConnection, keep_checking, public_uri, server_answers
@@ -10,7 +11,6 @@ from tracing.processors import (
     describe_cancellation,
     drop_token_events,
     fold_tool_artifacts,
-    lighten_state_spans,
     redactor,
 )
 from tracing.setup import MLFLOW_ENV, configure
@@ -19,8 +19,6 @@ from tracing.spans import (
     end_open_spans,
     record_event,
     record_span,
-    state_attributes,
-    traced_node,
 )
 
 __all__ = [
@@ -39,12 +37,9 @@ __all__ = [
     "flush",
     "fold_tool_artifacts",
     "keep_checking",
-    "lighten_state_spans",
     "public_uri",
     "record_event",
     "record_span",
     "redactor",
     "server_answers",
-    "state_attributes",
-    "traced_node",
 ]

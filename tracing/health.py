@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import mlflow
 
-from agent.settings import Settings
+from tracing.settings import TracingSettings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class TrackingConnection:
     says and whether trace links can be built. `keep_checking` retries until it connects.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: TracingSettings) -> None:
         self.settings = settings
         self.experiment_id: str | None = None
         self.problem: str | None = "not checked yet"

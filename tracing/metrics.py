@@ -14,8 +14,7 @@ import logging
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 
-from agent.settings import Settings
-from service.usage import Usage
+from tracing.settings import TracingSettings
 
 log = logging.getLogger(__name__)
 SPAN_DURATION = "mlflow.trace.span.duration"
@@ -47,7 +46,7 @@ TOKENS = _meter.create_counter(
 )
 
 
-def configure(settings: Settings) -> None:
+def configure(settings: TracingSettings) -> None:
     """Installs the OTLP/HTTP meter provider when a metrics endpoint is set; once a process."""
     endpoint = settings.otel_exporter_otlp_metrics_endpoint
     if not endpoint or isinstance(metrics.get_meter_provider(), MeterProvider):
@@ -72,8 +71,8 @@ def shutdown() -> None:
         provider.shutdown()
 
 
-def record_turn(kind: str, outcome: str, usage: Usage | None = None) -> None:
+def record_turn(kind: str, outcome: str, input_tokens: int = 0, output_tokens: int = 0) -> None:
     TURNS.add(1, {"kind": kind, "outcome": outcome})
-    if usage is not None:
-        TOKENS.add(usage.input_tokens, {"direction": "input"})
-        TOKENS.add(usage.output_tokens, {"direction": "output"})
+    if input_tokens or output_tokens:
+        TOKENS.add(input_tokens, {"direction": "input"})
+        TOKENS.add(output_tokens, {"direction": "output"})

@@ -1,26 +1,28 @@
-"""Turning tracing on: MLflow's own settings from `Settings`, autolog, the span processors."""
+"""Turning tracing on: MLflow's own settings from `TracingSettings`, autolog, the span
+processors."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import mlflow
 from mlflow.entities import LiveSpan
 from pydantic import SecretStr
 
-from agent.settings import Settings
 from tracing import metrics
 from tracing.export import EXPORT_FAILURES
 from tracing.processors import (
     describe_cancellation,
     drop_token_events,
     fold_tool_artifacts,
-    lighten_state_spans,
     redactor,
 )
+from tracing.settings import TracingSettings
 
-# MLflow's own settings that the app sets from `Settings`, so they too have one home.
+Processor = Callable[[LiveSpan], None]
+
+# MLflow's own settings that the app sets from `TracingSettings`, so they too have one home.
 # The HTTP ones bound how long the background exporter keeps retrying a tracking server that
 # is down (MLflow's defaults retry for minutes).
 MLFLOW_ENV = {
@@ -45,8 +47,9 @@ MLFLOW_ENV = {
 }
 
 
-def configure(settings: Settings) -> None:
-    """Points MLflow at the tracking server and turns on LangChain autologging."""
+def configure(settings: TracingSettings, processors: Sequence[Processor] = ()) -> None:
+    """Points MLflow at the tracking server and turns on LangChain autologging. `processors`:
+    the layers above's own span processors (the agent's `agent.spans.PROCESSORS`), run first."""
     for env, attr in MLFLOW_ENV.items():
         value = getattr(settings, attr)
         if isinstance(value, SecretStr):
@@ -64,13 +67,9 @@ def configure(settings: Settings) -> None:
     # Inline tracer: manual spans opened inside a node nest under that node.
     mlflow.langchain.autolog(run_tracer_inline=True, silent=True)
     # The redactor runs last, on what is left to export.
-    processors: list[Callable[[LiveSpan], None]] = [
-        lighten_state_spans,
-        fold_tool_artifacts,
-        describe_cancellation,
-    ]
+    chain: list[Processor] = [*processors, fold_tool_artifacts, describe_cancellation]
     if not settings.trace_token_events:
-        processors.append(drop_token_events)
-    processors.append(redactor(settings.secrets()))
-    mlflow.tracing.configure(span_processors=processors)
+        chain.append(drop_token_events)
+    chain.append(redactor(settings.secrets()))
+    mlflow.tracing.configure(span_processors=chain)
     EXPORT_FAILURES.watch()

@@ -1,19 +1,15 @@
-"""The app's own spans: node state spans, events on them, and spans a cancelled run left open."""
+"""The app's own spans: events and steps on the running node's span, and spans a cancelled run
+left open. The agent's state span of each node (`agent.spans`) sets `NODE_SPAN`."""
 
 from __future__ import annotations
 
 import contextvars
-import functools
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mlflow
-from mlflow.entities import LiveSpan, SpanEvent, SpanType
+from mlflow.entities import LiveSpan, SpanEvent
 from mlflow.entities.span import NoOpSpan
 
-from agent import citations
-from agent.state import Article
 from tracing import internals
 
 
@@ -66,67 +62,3 @@ def record_span(name: str, span_type: str, attributes: dict[str, Any], outputs: 
     )
     span.set_outputs(outputs if outputs is not None else attributes)
     span.end()
-
-
-NodeFn = Callable[..., Awaitable[dict[str, Any]]]
-
-
-def state_attributes(state: dict[str, Any]) -> dict[str, Any]:
-    """The numbers a reader of the trace wants per step."""
-    attrs: dict[str, Any] = {
-        "state.iteration": state.get("revisions", 0),
-        "state.research_rounds": state.get("research_rounds", 0),
-        "state.sources": len(state.get("sources") or []),
-    }
-    if coverage := state.get("coverage"):
-        attrs["state.coverage"] = coverage.verdict
-        attrs["state.coverage_score"] = coverage.score
-    if outline := state.get("outline"):
-        attrs["state.sections"] = len(outline.sections)
-    if draft := state.get("draft"):
-        attrs["state.words"] = citations.count_words(draft)
-    if amendment := state.get("amendment"):
-        attrs["state.amendment"] = amendment.action
-    if verdict := state.get("verdict"):
-        attrs["state.decision"] = verdict.decision
-        attrs["state.issues"] = len(verdict.issues)
-    return attrs
-
-
-def _preview(value: Any) -> Any:
-    if isinstance(value, list):
-        return f"{len(value)} item(s)"
-    if isinstance(value, str) and len(value) > 300:
-        return value[:300] + "..."
-    if isinstance(value, Article):  # its text is the node span's output
-        return f"{value.title} ({value.word_count} words)"
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    return value
-
-
-def traced_node(name: str) -> Callable[[NodeFn], NodeFn]:
-    """Wraps a graph node in a manual span that records the state the node leaves behind.
-
-    Autolog already gives each node a span with its raw inputs and outputs; this one adds the
-    `state.*` attributes that make a trace readable at a glance.
-    """
-
-    def decorate(node: NodeFn) -> NodeFn:
-        @functools.wraps(node)
-        async def run(state: dict[str, Any], runtime: Any) -> dict[str, Any]:
-            with mlflow.start_span(f"{name}.state", span_type=SpanType.CHAIN) as span:
-                NODE_SPAN.set(span)  # the node runs in a task of its own: this stays in it
-                if isinstance(span, NoOpSpan):  # untraced: no summary is worth computing
-                    return await node(state, runtime)
-                span.set_inputs(state_attributes(state))
-                started = time.perf_counter()
-                update = await node(state, runtime)
-                span.set_attributes(state_attributes({**state, **update}))
-                span.set_attribute("node.seconds", round(time.perf_counter() - started, 4))
-                span.set_outputs({key: _preview(value) for key, value in update.items()})
-                return update
-
-        return run
-
-    return decorate

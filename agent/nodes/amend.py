@@ -10,8 +10,8 @@ from langgraph.runtime import Runtime
 from agent import amendments, structured
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
+from agent.spans import traced_node
 from agent.state import ArticleState
-from tracing import traced_node
 
 AMEND_TOKENS = 200  # one small JSON object
 

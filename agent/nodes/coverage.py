@@ -19,6 +19,7 @@ from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes.research import collect_sources, read_documents, search_the_web, unreachable
 from agent.prompts import blocks, contracts
+from agent.spans import traced_node
 from agent.state import ArticleState, Coverage, Source
 
 GRADE_TOKENS = 80  # per source: a number, a boolean and one sentence
@@ -28,7 +29,7 @@ GRADE_PASSAGES = 2
 UNGRADED_EVENT = "model_grades_unusable"  # the rule's grades stand
 
 
-@tracing.traced_node("coverage")
+@traced_node("coverage")
 async def coverage(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
     topic = state["topic"]

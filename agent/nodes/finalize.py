@@ -20,8 +20,8 @@ import tracing
 from agent import citations, markup, support
 from agent.context import WriterContext
 from agent.failures import Unwritable
+from agent.spans import traced_node
 from agent.state import Article, ArticleSection, ArticleState, Reference, Source
-from tracing import traced_node
 
 REFERENCE_HEADING = re.compile(
     r"^#{1,6}\s*(references|sources|bibliography|works cited|further reading|citations)\b.*$",

@@ -12,8 +12,8 @@ from agent import structured
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Hit, SourceLibrary
+from agent.spans import traced_node
 from agent.state import ArticleState
-from tracing import traced_node
 
 BACKGROUND_PASSAGES = 8
 OUTLINE_TOKENS = 700  # an outline of six sections and eight questions fits in far less

@@ -19,6 +19,7 @@ import tracing
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
 from agent.sources import Passage
+from agent.spans import traced_node
 from agent.state import ArticleState, Source
 from agent.tools import read_source, research_tools, search_sources, search_web
 
@@ -29,7 +30,7 @@ FALLBACK_K = 4
 FALLBACK_EVENT = "research_fallback"
 
 
-@tracing.traced_node("research")
+@traced_node("research")
 async def research(state: ArticleState, runtime: Runtime[WriterContext]) -> dict[str, Any]:
     ctx = runtime.context
     history: list[BaseMessage] = list(state.get("research_messages") or [])

@@ -18,9 +18,9 @@ from agent import structured
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.prompts import blocks, contracts
+from agent.spans import traced_node
 from agent.state import ArticleState, ReviewVerdict
 from agent.tools import EDITOR_TOOLS
-from tracing import traced_node
 
 EDITOR_TOKENS = 400  # tool calls, or a verdict with a few issues
 UNREADABLE = "The editor's verdict was unreadable, so the draft went through unrevised."

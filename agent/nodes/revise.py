@@ -11,8 +11,8 @@ from langgraph.runtime import Runtime
 
 from agent.context import WriterContext, article_tokens
 from agent.prompts import blocks, contracts
+from agent.spans import traced_node
 from agent.state import ArticleState
-from tracing import traced_node
 
 
 @traced_node("revise")

@@ -11,13 +11,13 @@ from mlflow.exceptions import MlflowException
 
 from agent.prompts.catalog import NOT_FOUND
 from agent.prompts.files import PromptBook
-from agent.settings import Settings
+from agent.settings import AgentSettings
 from tracing import server_answers
 
 log = logging.getLogger(__name__)
 
 
-async def request_aliases(settings: Settings, book: PromptBook) -> list[str]:
+async def request_aliases(settings: AgentSettings, book: PromptBook) -> list[str]:
     """The aliases every prompt of `book` has in the registry, the default alias first.
 
     Only an alias all prompts have can be asked for: a request naming one that a prompt lacks is

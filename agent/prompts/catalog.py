@@ -15,7 +15,7 @@ from mlflow.entities.model_registry import PromptVersion
 from mlflow.exceptions import MlflowException
 
 from agent.prompts.files import PromptBook
-from agent.settings import Settings
+from agent.settings import AgentSettings
 from tracing import public_uri, server_answers
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class PromptCatalog:
     asked for by name, and which the registry does not have, is refused.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AgentSettings) -> None:
         self.settings = settings
         self.book = PromptBook.from_folder(settings.prompts_dir)
         self.problem: str | None = None

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent.failures import WriteFailed
 from api.deps import RunsDep, SettingsDep
 from api.schemas import ErrorBody
 from api.security.auth import OwnerDep
+from service.failures import WriteFailed
 from service.runs import BackgroundRuns, UnknownRun
 from service.sessions.runlog import RunRecord
 

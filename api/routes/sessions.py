@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from agent.failures import WriteFailed
 from api import turns
 from api.deps import WriterDep
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
 from api.security.auth import CallerDep, OwnerDep, as_caller
+from service.failures import WriteFailed
 from service.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from service.sessions import UnknownSession
 

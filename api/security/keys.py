@@ -19,13 +19,12 @@ import re
 import secrets
 from pathlib import Path
 
+from tracing.processors import API_KEY_PATTERN, API_KEY_PREFIX
+
 log = logging.getLogger(__name__)
 
-PREFIX = "awk_"
-KEY_PATTERN = re.compile(r"awk_[A-Za-z0-9_\-]{20,}")
-# What a key looks like, this API's or an OpenAI-style provider's, wherever a user pastes one:
-# the span masker and the log filter blank these without knowing the keys.
-SECRET_SHAPES = re.compile(rf"sk-[A-Za-z0-9_\-]{{16,}}|{KEY_PATTERN.pattern}")
+# A key's shape is the redactor's to know too: it blanks one wherever it turns up.
+PREFIX, KEY_PATTERN = API_KEY_PREFIX, API_KEY_PATTERN
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._@\-]{1,64}$")  # a user id (service.request), minus ':'
 DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 

@@ -9,6 +9,7 @@ from agent.failures import Unwritable
 from agent.prompts import contracts
 from agent.sources import Passage
 from agent.state import Source
+from tests.agent.runs import offline_llm
 
 REVISE = {
     "audience": "readers",
@@ -35,17 +36,17 @@ def sources(passages: int) -> list[Source]:
 
 
 def test_a_node_that_breaks_its_prompts_contract_is_told_which_variables() -> None:
-    context = WriterContext(limits=Limits(512))
+    context = WriterContext(offline_llm(), limits=Limits(512))
     with pytest.raises(TypeError, match=r"article-plan takes .*'background'.*gave \['topic'\]"):
         context.prompt(contracts.PLAN, output_tokens=100, topic="Bees")
 
 
 def test_sources_lose_their_lowest_passages_until_the_prompt_fits() -> None:
-    roomy = WriterContext(limits=Limits(512))
+    roomy = WriterContext(offline_llm(), limits=Limits(512))
     _, whole = roomy.prompt(
         contracts.REVISE, output_tokens=300, sources=sources(4), draft="# Bees", **REVISE
     )
-    tight = WriterContext(limits=Limits(512, context_tokens=2500))
+    tight = WriterContext(offline_llm(), limits=Limits(512, context_tokens=2500))
     _, fitted = tight.prompt(
         contracts.REVISE, output_tokens=300, sources=sources(4), draft="# Bees", **REVISE
     )
@@ -56,7 +57,7 @@ def test_sources_lose_their_lowest_passages_until_the_prompt_fits() -> None:
 
 
 def test_a_prompt_that_cannot_fit_ends_the_run_before_any_model_call() -> None:
-    tiny = WriterContext(limits=Limits(512, context_tokens=600))
+    tiny = WriterContext(offline_llm(), limits=Limits(512, context_tokens=600))
     with pytest.raises(Unwritable) as raised:
         tiny.prompt(
             contracts.REVISE, output_tokens=300, sources=sources(1), draft="# Bees", **REVISE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.context import Bounds, WriterContext
+from agent.context import Bounds
 from agent.graph import after_coverage, after_research, after_review
-from agent.settings import Settings
 from agent.state import Coverage, ReviewVerdict
+from cli.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUNDS = Bounds(research_rounds=3, editor_rounds=2, revisions=2)
@@ -89,6 +90,7 @@ def test_langgraph_json_names_the_module_graph_and_it_writes_an_article(
     spec = importlib.util.spec_from_file_location("studio_graph", ROOT / path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as LangGraph's loader does: its dataclasses resolve names
     spec.loader.exec_module(module)
     loaded = getattr(module, name)
     assert isinstance(loaded, CompiledStateGraph) and loaded.name == "article-writer"
@@ -96,5 +98,5 @@ def test_langgraph_json_names_the_module_graph_and_it_writes_an_article(
 
     state = {"topic": "How honeybees pollinate crops", "audience": "gardeners"}
     state |= {"tone": "clear", "target_words": 300}
-    final = asyncio.run(loaded.ainvoke(state, context=WriterContext()))
+    final = asyncio.run(loaded.ainvoke(state, context=loaded.context_schema()))
     assert final["article"].references and final["article"].word_count > 150

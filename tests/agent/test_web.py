@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from agent import web
-from agent.settings import Settings
+from cli.settings import Settings
 from tests.webserver import FakeWeb, fake_web
 
 

@@ -30,9 +30,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from agent.failures import WriteFailed
 from agent.settings import BUNDLED_SOURCES
 from api.security import keys
+from service.failures import WriteFailed
 from tests.servers import Server, start_traced_api, wait_for_trace
 
 CHROMIUM = shutil.which("chromium")

@@ -8,13 +8,13 @@ import json
 import httpx
 from mlflow.entities import Trace
 
-from agent.graph import graph
+from agent.graph import build_graph
 from tests.servers import Server, traces_linked_to, wait_for_trace
 
 # Every node but revise, which runs only when review asks for it, and amend, which runs only on
 # a follow-up (tests/api/test_revise.py).
 NODES_ALWAYS_RUN = tuple(
-    n for n in graph.nodes if not n.startswith("__") and n not in ("revise", "amend")
+    n for n in build_graph().nodes if not n.startswith("__") and n not in ("revise", "amend")
 )
 RESEARCH_TOOLS = {"search_sources", "read_source"}
 EDITOR_TOOLS = {"word_count", "readability", "check_citations"}

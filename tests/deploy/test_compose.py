@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mlflow.cli import server as mlflow_server
 
-from agent.settings import Settings
+from cli.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 TOP_LEVEL = {"name", "services", "volumes", "networks", "configs", "secrets", "include"}

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from agent.settings import Settings
+from cli.settings import Settings
 from evals.judges import judges
 from service.llm import chat_model
 from tests.servers import Server, free_port, start_offline_model

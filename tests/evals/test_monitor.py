@@ -36,7 +36,7 @@ from mlflow.genai.scorers import (
     list_scorers,
 )
 
-from agent.settings import Settings
+from cli.settings import Settings
 from evals.judges import judges
 from tests.servers import (
     Server,

@@ -15,13 +15,12 @@ from langchain_openai import ChatOpenAI
 from pydantic import ValidationError
 
 from agent import structured
-from agent.failures import classify
 from agent.nodes.research import collect_sources
 from agent.prompts import blocks as prompt_blocks
-from agent.settings import Settings
 from agent.sources import SourceLibrary
 from agent.state import Outline, ReviewVerdict, Section, Source
 from agent.tools import RESEARCH_TOOLS
+from cli.settings import Settings
 from offline_model import tokens
 from offline_model.server import (
     DEFAULT_CONTEXT_TOKENS,
@@ -31,6 +30,7 @@ from offline_model.server import (
     OVERLONG_REPEATS,
     create_app,
 )
+from service.failures import classify
 from service.llm import OFFLINE_BASE_URL, context_window
 from tests.agent.runs import tool_runtime
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from mlflow.entities import Span, Trace
 
-from agent.graph import graph
+from agent.graph import build_graph
 
 # The graph's nodes, as LangGraph lists them.
-NODES = tuple(name for name in graph.nodes if not name.startswith("__"))
+NODES = tuple(name for name in build_graph().nodes if not name.startswith("__"))
 # llama-server's per-request timing lines, "… print_timing: id  0 | task 0 | prompt eval time =
 # 4180.60 ms /   997 tokens (…)" then "… |        eval time = 2362.28 ms /   140 tokens (…, 58.84
 # tokens per second)".

@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from pydantic import SecretStr
 
-from agent.settings import Settings
+from cli.settings import Settings
 from service.llm import OFFLINE_BASE_URL, chat_model, context_window
 
 ELSEWHERE = "http://judge.invalid:9999/v1"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import inspect
 
 import cli
+from agent.brief import TOPIC_CHARS, topic_problem
 from api.middleware import REQUEST_ID
 from api.schemas import FeedbackBody, WriteBody
 from evals.predict import predictor
-from service.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, TOPIC_CHARS, topic_problem
+from service.request import DEFAULTS, ID_PATTERN, PATTERN_RULES
 
 
 def test_the_api_body_has_the_requests_defaults_and_bounds() -> None:

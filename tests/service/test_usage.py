@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 from langchain_core.messages.ai import UsageMetadata
 
-from agent.settings import Settings
+from cli.settings import Settings
 from service import usage
 
 

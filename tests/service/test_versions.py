@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from agent.settings import Settings
+from cli.settings import Settings
 from service import versions
 from service.writer import ArticleWriter
 

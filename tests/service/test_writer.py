@@ -10,10 +10,10 @@ from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from agent import citations
-from agent.failures import WriteFailed
-from agent.settings import Settings
+from cli.settings import Settings
 from offline_model import writing
 from service.events import Event
+from service.failures import WriteFailed
 from service.request import WriteRequest, new_session_id
 from service.writer import ArticleWriter
 

@@ -264,8 +264,8 @@ async def test_a_step_timeout_runs_every_node_in_a_task_of_its_own() -> None:
 
 
 def test_mlflow_derives_the_apps_previews_from_the_root_span() -> None:
+    from service import trace_info
     from service.request import WriteRequest
-    from tracing import trace_info
 
     request = WriteRequest(topic="Bees", audience="gardeners")
     inputs = trace_info.root_inputs(request)

@@ -25,12 +25,14 @@ from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
 import tracing
+from agent import spans
 from agent.context import Bounds, Limits, WriterContext
 from agent.prompts import PromptBook, PromptSet
-from agent.settings import BUNDLED_PROMPTS, BUNDLED_SOURCES, Settings
+from agent.settings import BUNDLED_PROMPTS, BUNDLED_SOURCES
 from agent.sources import SourceLibrary
 from agent.state import ArticleState, Outline, Section, Source
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
+from cli.settings import Settings
 from service.llm import OFFLINE_BASE_URL, chat_model
 from tests.servers import SCRUBBED
 
@@ -69,7 +71,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         tracing_enabled=False,
         mlflow_tracking_uri=f"sqlite:///{tmp_path}/nodes.db",
     )
-    tracing.configure(made)
+    tracing.configure(made, spans.PROCESSORS)
     return made
 
 

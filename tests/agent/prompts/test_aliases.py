@@ -5,7 +5,8 @@ from __future__ import annotations
 from agent.prompts import registry as prompt_registry
 from agent.prompts.aliases import request_aliases
 from agent.prompts.files import PromptBook
-from agent.settings import BUNDLED_PROMPTS, Settings
+from agent.settings import BUNDLED_PROMPTS
+from cli.settings import Settings
 from tests.servers import free_port
 
 

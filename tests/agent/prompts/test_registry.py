@@ -11,7 +11,8 @@ import pytest
 
 from agent.prompts import PromptCatalog, PromptFileError, UnknownPromptAlias
 from agent.prompts import registry as prompt_registry
-from agent.settings import BUNDLED_PROMPTS, Settings
+from agent.settings import BUNDLED_PROMPTS
+from cli.settings import Settings
 
 
 @pytest.fixture

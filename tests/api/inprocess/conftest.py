@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from agent.settings import Settings
 from api.main import create_app
+from cli.settings import Settings
 from service import versions
 from tests.api.inprocess.harness import BASE_URL, Serve, Served
 from tests.servers import SCRUBBED

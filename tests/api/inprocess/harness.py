@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from agent.settings import Settings
+from cli.settings import Settings
 from offline_model.transport import StreamingASGITransport
 
 BASE_URL = "http://api.test"

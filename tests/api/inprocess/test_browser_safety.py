@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agent.settings import Settings
+from cli.settings import Settings
 from tests.api.inprocess.harness import Serve
 
 APP = "https://app.example.com"

@@ -10,10 +10,10 @@ import httpx
 from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 
-from agent.failures import WriteFailed
 from api.deps import get_writer
 from api.schemas import WriteResponse
 from service.events import Event, EventHook
+from service.failures import WriteFailed
 from tests.api.inprocess.harness import STREAM
 
 Received = list[tuple[str, str, dict[str, Any]]]

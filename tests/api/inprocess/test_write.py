@@ -8,8 +8,8 @@ from typing import Any, NoReturn
 import httpx
 from fastapi import FastAPI
 
-from agent.failures import WriteFailed
 from api.deps import get_writer
+from service.failures import WriteFailed
 from tests.api.inprocess.harness import STREAM, Serve
 
 BUNDLED_PROMPTS = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.settings import Settings
 from api.security import keys
+from cli.settings import Settings
 from tests.servers import writer_cli
 
 ADA, CI = keys.new_key(), keys.new_key()

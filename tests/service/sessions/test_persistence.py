@@ -13,8 +13,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import empty_checkpoint
 from pydantic import BaseModel
 
-from agent.settings import Settings
 from agent.state import Article, Source
+from cli.settings import Settings
 from service.request import WriteRequest
 from service.sessions import open_persistence
 from service.sessions.persistence import serializer

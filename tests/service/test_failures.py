@@ -6,7 +6,9 @@ import httpx
 import openai
 import pytest
 
-from agent.failures import CODES, Unwritable, WriteFailed, classify
+from agent.failures import Unwritable
+from api.status import CODES
+from service.failures import WriteFailed, classify
 
 
 def provider_answer(status: int, message: str, code: str | None = None) -> openai.APIStatusError:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.settings import Settings
+from cli.settings import Settings
 
 
 def test_defaults_work_offline() -> None:
