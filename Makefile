@@ -41,6 +41,7 @@ eval: sync
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 
 typecheck: sync
 	$(UV) run mypy

@@ -262,3 +262,78 @@ class Readiness(BaseModel):
     status: Literal["ready", "degraded"]
     checks: dict[str, Check]
     reasons: list[str]
+
+
+# --- traces, analytics, runs, prompts -------------------------------------------------
+
+
+class ToolStats(BaseModel):
+    tool: str
+    calls: int
+    errors: int = Field(description="Calls whose span ended in ERROR.")
+    error_rate: float
+    p50_ms: float
+    p95_ms: float
+
+
+class NodeStats(BaseModel):
+    node: str
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    share_of_time: float | None = Field(
+        description="The node's total time over the total of the window's runs (root spans)."
+    )
+
+
+class ArticleStats(BaseModel):
+    count: int = Field(description="Traces whose outcome is an article.")
+    tokens_p50: float | None = None
+    tokens_p95: float | None = None
+    duration_ms_p50: float | None = None
+    duration_ms_p95: float | None = None
+
+
+class ToolAnalytics(BaseModel):
+    since: str
+    until: str
+    tools: list[ToolStats] = Field(description="Most called first.")
+    nodes: list[NodeStats] = Field(description="In the graph's order.")
+    articles: ArticleStats
+
+
+class PromptAliases(BaseModel):
+    default: str = Field(description="The PROMPT_ALIAS setting: what a request naming none uses.")
+    aliases: list[str] = Field(description="Aliases every prompt has, the default first.")
+
+
+class RunOut(BaseModel):
+    run_id: str
+    status: str = Field(
+        description="`running`, then `done`, `failed`, `cancelled` or `awaiting_outline`."
+    )
+    trace_id: str | None
+    cancel_requested: bool
+    outcome: dict[str, Any] | None = Field(
+        description="When it has ended: the /write body (`done`), the 202 body "
+        "(`awaiting_outline`) or `{code, message}` (`failed`, `cancelled`)."
+    )
+
+
+class TraceSummary(BaseModel):
+    trace_id: str
+    time: str = Field(description="When the request started, ISO 8601 UTC.")
+    status: str
+    duration_ms: int | None
+    user_id: str | None
+    session_id: str | None
+    topic: str | None = Field(description="The request preview: the topic or instruction.")
+    title: str | None = Field(description="The response preview: title and words, or error.")
+    outcome: str | None
+    tokens: int | None
+    trace_url: str | None
+
+
+class TracePage(BaseModel):
+    traces: list[TraceSummary]
+    next_page_token: str | None = Field(description="Send as page_token for the next page.")

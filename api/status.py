@@ -7,6 +7,10 @@ request may succeed if retried.
 
 from __future__ import annotations
 
+from typing import Any
+
+from api.schemas import ErrorBody
+
 # code -> (HTTP status, whether the same request may succeed if retried)
 CODES: dict[str, tuple[int, bool]] = {
     "no_sources": (422, False),  # the library: nothing on the topic
@@ -29,3 +33,29 @@ CODES: dict[str, tuple[int, bool]] = {
 
 def status_of(code: str) -> int:
     return CODES[code][0]
+
+
+# What OpenAPI documents of the failures a write or a turn may end in.
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        404: "`unknown_session`: `session_id` names another user's session.",
+        409: "`session_busy`: a turn of the same session is still running.",
+        413: "Request body too large.",
+        422: "Invalid request (each field to fix is named), an unknown prompt alias, "
+        "`no_sources` (the library has nothing on the topic; `closest_sources` lists what it "
+        "holds) or `context_too_small` (the article cannot fit the model's context).",
+        500: "Internal error; the trace id identifies the request.",
+        502: "`provider_error` (the provider failed after retries), `provider_rejected` (it "
+        "refused the request; retrying will not help) or `model_error` (the model's answer "
+        "was unusable, even after one corrective retry).",
+        503: "Too many articles in progress; retry after the Retry-After seconds.",
+        504: "The article took longer than the server allows.",
+    }.items()
+}
+
+# ...and of a search of the traces (GET /traces, /analytics/tools).
+SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "A parameter that cannot make a search."},
+    503: {"model": ErrorBody, "description": "The tracking server cannot be reached."},
+}

@@ -9,52 +9,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from mlflow.exceptions import MlflowException
-from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep, TrackingDep
 from api.errors import BadParameter
-from api.routes.traces import ERRORS
+from api.schemas import ToolAnalytics
+from api.status import SEARCH_ERRORS
 from service import analytics, trace_search
 
 router = APIRouter(tags=["traces"])
 
 
-class ToolStats(BaseModel):
-    tool: str
-    calls: int
-    errors: int = Field(description="Calls whose span ended in ERROR.")
-    error_rate: float
-    p50_ms: float
-    p95_ms: float
-
-
-class NodeStats(BaseModel):
-    node: str
-    runs: int
-    p50_ms: float
-    p95_ms: float
-    share_of_time: float | None = Field(
-        description="The node's total time over the total of the window's runs (root spans)."
-    )
-
-
-class ArticleStats(BaseModel):
-    count: int = Field(description="Traces whose outcome is an article.")
-    tokens_p50: float | None = None
-    tokens_p95: float | None = None
-    duration_ms_p50: float | None = None
-    duration_ms_p95: float | None = None
-
-
-class ToolAnalytics(BaseModel):
-    since: str
-    until: str
-    tools: list[ToolStats] = Field(description="Most called first.")
-    nodes: list[NodeStats] = Field(description="In the graph's order.")
-    articles: ArticleStats
-
-
-@router.get("/analytics/tools", response_model=ToolAnalytics, responses=ERRORS)
+@router.get("/analytics/tools", response_model=ToolAnalytics, responses=SEARCH_ERRORS)
 async def tool_analytics(
     tracking: TrackingDep,
     settings: SettingsDep,

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from agent.prompts.aliases import request_aliases
 from api.deps import SettingsDep, WriterDep
+from api.schemas import PromptAliases
 
 router = APIRouter(tags=["prompts"])
-
-
-class PromptAliases(BaseModel):
-    default: str = Field(description="The PROMPT_ALIAS setting: what a request naming none uses.")
-    aliases: list[str] = Field(description="Aliases every prompt has, the default first.")
 
 
 @router.get("/prompts/aliases", response_model=PromptAliases)

@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
-from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import RunsDep, SettingsDep
-from api.schemas import ErrorBody
+from api.schemas import ErrorBody, RunOut
 from api.security.auth import OwnerDep
 from service.failures import WriteFailed
 from service.runs import BackgroundRuns, UnknownRun
@@ -27,19 +26,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 RunId = Annotated[str, Path(pattern=r"^run-[0-9a-f]{32}$")]
 POLL_SECONDS = 0.2  # how soon a follower sees an event another process stored
 BATCH = 500
-
-
-class RunOut(BaseModel):
-    run_id: str
-    status: str = Field(
-        description="`running`, then `done`, `failed`, `cancelled` or `awaiting_outline`."
-    )
-    trace_id: str | None
-    cancel_requested: bool
-    outcome: dict[str, Any] | None = Field(
-        description="When it has ended: the /write body (`done`), the 202 body "
-        "(`awaiting_outline`) or `{code, message}` (`failed`, `cancelled`)."
-    )
 
 
 async def _found(runs: BackgroundRuns, run_id: str, user_id: str | None) -> RunRecord:

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Response
 
 from api import turns
 from api.deps import WriterDep
-from api.routes.write import ERRORS as WRITE_ERRORS
 from api.schemas import ErrorBody, OutlineBody, ReviseBody, SessionOut, WriteResponse
 from api.security.auth import CallerDep, OwnerDep, as_caller
+from api.status import WRITE_ERRORS
 from service.failures import WriteFailed
 from service.request import ID_PATTERN, OutlineRequest, ReviseRequest
 from service.sessions import UnknownSession
@@ -44,7 +44,7 @@ REVISE_ERRORS = {
 @router.post(
     "/sessions/{session_id}/revise",
     response_model=WriteResponse,
-    responses={**REVISE_ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+    responses={**REVISE_ERRORS, 200: turns.STREAM_DOC},
 )
 async def revise(
     session_id: SessionId,
@@ -84,7 +84,7 @@ OUTLINE_ERRORS = {
 @router.post(
     "/sessions/{session_id}/outline",
     response_model=WriteResponse,
-    responses={**OUTLINE_ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+    responses={**OUTLINE_ERRORS, 200: turns.STREAM_DOC},
 )
 async def approve_outline(
     session_id: SessionId,

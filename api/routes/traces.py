@@ -5,46 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep, TrackingDep
 from api.errors import BadParameter
-from api.schemas import ErrorBody
+from api.schemas import TracePage, TraceSummary
+from api.status import SEARCH_ERRORS
 from service import trace_search
 from service.request import ID_PATTERN
 
 router = APIRouter(tags=["traces"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorBody, "description": "A parameter that cannot make a search."},
-    503: {"model": ErrorBody, "description": "The tracking server cannot be reached."},
-}
 
 
-class TraceSummary(BaseModel):
-    trace_id: str
-    time: str = Field(description="When the request started, ISO 8601 UTC.")
-    status: str
-    duration_ms: int | None
-    user_id: str | None
-    session_id: str | None
-    topic: str | None = Field(description="The request preview: the topic or instruction.")
-    title: str | None = Field(description="The response preview: title and words, or error.")
-    outcome: str | None
-    tokens: int | None
-    trace_url: str | None
-
-
-class TracePage(BaseModel):
-    traces: list[TraceSummary]
-    next_page_token: str | None = Field(description="Send as page_token for the next page.")
-
-
-@router.get("/traces", response_model=TracePage, responses=ERRORS)
+@router.get("/traces", response_model=TracePage, responses=SEARCH_ERRORS)
 async def list_traces(
     tracking: TrackingDep,
     settings: SettingsDep,

@@ -9,35 +9,19 @@ from sse_starlette import EventSourceResponse
 
 from api import turns
 from api.deps import WriterDep
-from api.schemas import ErrorBody, WriteBody, WriteResponse
+from api.schemas import WriteBody, WriteResponse
 from api.security.auth import CallerDep, as_caller
+from api.status import WRITE_ERRORS
 from service.request import WriteRequest
 from service.writer import ArticleWriter
 
 router = APIRouter(tags=["articles"])
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        404: "`unknown_session`: `session_id` names another user's session.",
-        409: "`session_busy`: a turn of the same session is still running.",
-        413: "Request body too large.",
-        422: "Invalid request (each field to fix is named), an unknown prompt alias, "
-        "`no_sources` (the library has nothing on the topic; `closest_sources` lists what it "
-        "holds) or `context_too_small` (the article cannot fit the model's context).",
-        500: "Internal error; the trace id identifies the request.",
-        502: "`provider_error` (the provider failed after retries), `provider_rejected` (it "
-        "refused the request; retrying will not help) or `model_error` (the model's answer "
-        "was unusable, even after one corrective retry).",
-        503: "Too many articles in progress; retry after the Retry-After seconds.",
-        504: "The article took longer than the server allows.",
-    }.items()
-}
 
 
 @router.post(
     "/write",
     response_model=WriteResponse,
-    responses={**ERRORS, 200: turns.STREAM_DOC, 202: turns.PAUSED_DOC},  # type: ignore[dict-item]
+    responses={**WRITE_ERRORS, 200: turns.STREAM_DOC, 202: turns.PAUSED_DOC},
 )
 async def write(
     body: WriteBody, writer: WriterDep, how: turns.AnsweringDep, key: CallerDep
@@ -56,7 +40,7 @@ async def write(
 @router.get(
     "/write/stream",
     response_class=EventSourceResponse,
-    responses={**ERRORS, 200: turns.STREAM_DOC},  # type: ignore[dict-item]
+    responses={**WRITE_ERRORS, 200: turns.STREAM_DOC},
 )
 async def write_stream(
     query: Annotated[WriteBody, Query()],
