@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from api.settings import ApiSettings
 from service.runs import BackgroundRuns
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 from tracing import TrackingConnection
 
 

@@ -36,8 +36,8 @@ from api.settings import ApiSettings, get_settings
 from service import logs
 from service.runs import BackgroundRuns
 from service.sessions import open_persistence
+from service.turn import ArticleWriter
 from service.versions import APP_VERSION
-from service.writer import ArticleWriter
 from tracing import metrics
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from agent.prompts import UnknownPromptAlias
 from service.events import Event, EventHook
 from service.failures import WriteFailed
-from service.writer import AwaitingOutline, WriteResult
+from service.turn import PausedOutline, TurnResult, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
@@ -38,13 +38,13 @@ _FINISHED = object()
 
 
 # A run to stream (`ArticleWriter.write` or `.revise` on one request), told where its events go.
-Run = Callable[[EventHook], Coroutine[Any, Any, WriteResult]]
+Run = Callable[[EventHook], Coroutine[Any, Any, TurnResult]]
 
 
 async def stream_article(
     start: Run,
     describe: Callable[[WriteResult], dict[str, Any]],
-    paused: Callable[[AwaitingOutline], dict[str, Any]],
+    paused: Callable[[PausedOutline], dict[str, Any]],
     trace_url: Callable[[str | None], str | None],
     ping_seconds: float,
     shutdown_grace_seconds: float,
@@ -83,9 +83,11 @@ async def stream_article(
                 event: Event = item
                 yield encode(event.kind, event.data)
             try:
-                yield encode("done", describe(run.result()))
-            except AwaitingOutline as waiting:  # paused after the plan; the stream ends here
-                yield encode("interrupt", paused(waiting))
+                result = run.result()
+                if isinstance(result, PausedOutline):  # paused after the plan; the stream ends
+                    yield encode("interrupt", paused(result))
+                else:
+                    yield encode("done", describe(result))
             except asyncio.CancelledError:  # the run, not this stream: stopped by the watcher
                 yield encode("error", SHUTTING_DOWN)
             except WriteFailed as exc:

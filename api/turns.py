@@ -21,12 +21,12 @@ from api.settings import ApiSettings
 from api.streaming import stream_article
 from service.events import EventHook
 from service.runs import BackgroundRuns
-from service.writer import AwaitingOutline, WriteResult
+from service.turn import PausedOutline, TurnResult, WriteResult
 from tracing import TrackingConnection, distributed
 
 # A turn to run (`ArticleWriter.write` or `.revise` on one request): where its events go, and
 # whether they include the article's text as it is written.
-Start = Callable[[EventHook | None, bool], Coroutine[Any, Any, WriteResult]]
+Start = Callable[[EventHook | None, bool], Coroutine[Any, Any, TurnResult]]
 
 STREAM_DOC = {
     "description": "With `Accept: text/event-stream`: Server-Sent Events `trace`, `node`, "
@@ -114,11 +114,10 @@ async def answer(start: Start, how: Answering, owner: str | None) -> Answer:
         return JSONResponse(body, status_code=202, headers=headers)
     if wants_events(how.request):
         return await stream(start, how.tracking, how.settings)
-    try:
-        result = await start(None, False)
-    except AwaitingOutline as paused:
-        body = paused_body(paused, request_id, how.tracking)
-        headers = {"X-Trace-Id": paused.trace_id} if paused.trace_id else {}
+    result = await start(None, False)
+    if isinstance(result, PausedOutline):
+        body = paused_body(result, request_id, how.tracking)
+        headers = {"X-Trace-Id": result.trace_id} if result.trace_id else {}
         return JSONResponse(body, status_code=202, headers=headers)
     if result.trace_id:
         how.response.headers["X-Trace-Id"] = result.trace_id
@@ -130,7 +129,7 @@ def holding_slot(start: Start, how: Answering) -> Start:
     they are all taken). A turn that never starts (its client left first) lets its slot lapse."""
     give_back = how.limiter.take(how.caller)
 
-    async def held(on_event: EventHook | None, tokens: bool) -> WriteResult:
+    async def held(on_event: EventHook | None, tokens: bool) -> TurnResult:
         try:
             return await start(on_event, tokens)
         finally:
@@ -155,7 +154,7 @@ async def stream(
 
 
 def paused_body(
-    paused: AwaitingOutline, request_id: str, tracking: TrackingConnection
+    paused: PausedOutline, request_id: str, tracking: TrackingConnection
 ) -> dict[str, Any]:
     """The 202 body of a paused write, and the `interrupt` event of a stream."""
     return OutlinePending(

@@ -27,7 +27,7 @@ from agent.settings import BUNDLED_SOURCES
 from agent.sources import Reading, SourceLibrary
 from cli.settings import Settings
 from service.request import WriteRequest
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 from tests.agent.test_documents import tidal_folder
 from tests.webserver import fake_web
 

@@ -64,7 +64,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     import tracing
     from agent import spans
     from evals import compare, coverage, run
-    from service.writer import ArticleWriter
+    from service.turn import ArticleWriter
 
     tracing.configure(settings, spans.PROCESSORS)
     earlier = None

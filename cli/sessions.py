@@ -26,7 +26,7 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
     from service.sessions import UnknownSession, open_persistence
-    from service.writer import ArticleWriter
+    from service.turn import ArticleWriter
 
     async with open_persistence(
         settings.checkpoint_url, settings.checkpoint_pool_size

@@ -19,7 +19,7 @@ from service.events import Event
 from service.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, ReviseRequest, WriteRequest
 
 if TYPE_CHECKING:
-    from service.writer import ArticleWriter, WriteResult
+    from service.turn import ArticleWriter, WriteResult
     from tracing import TrackingConnection
 
 
@@ -144,7 +144,7 @@ async def _write(
     import tracing
     from agent import spans
     from service.sessions import open_persistence
-    from service.writer import ArticleWriter
+    from service.turn import ArticleWriter
 
     tracing.configure(settings, spans.PROCESSORS)
     connection = tracing.TrackingConnection(settings)
@@ -177,7 +177,7 @@ async def _write_with(
         result: WriteResult
         if isinstance(request, WriteRequest):
             print(f"Writing about {request.topic!r} with {settings.model_name}...", file=sys.stderr)
-            result = await writer.write(request, on_event=show, tokens=args.stream)
+            result = await writer.write_article(request, on_event=show, tokens=args.stream)
         else:
             print(
                 f"Revising: {request.instruction!r} with {settings.model_name}...", file=sys.stderr

@@ -19,7 +19,7 @@ from mlflow.genai.scorers import scorer
 from evals.settings import EvalSettings
 from service.failures import WriteFailed
 from service.request import WriteRequest
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 HERE = Path(__file__).parent
 TOPICS = HERE / "topics.yaml"
@@ -62,7 +62,9 @@ def predictor(settings: EvalSettings) -> Any:
         async def run() -> dict[str, Any]:
             writer = ArticleWriter(settings)
             try:
-                result = await writer.write(WriteRequest(topic=topic, target_words=TARGET_WORDS))
+                result = await writer.write_article(
+                    WriteRequest(topic=topic, target_words=TARGET_WORDS)
+                )
             except WriteFailed as failed:
                 return {"outcome": failed.code, "message": str(failed), "cited": []}
             cited = sorted({ref.source_id for ref in result.article.references})

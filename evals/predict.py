@@ -8,7 +8,7 @@ from typing import Any
 from evals.settings import EvalSettings
 from service.failures import WriteFailed
 from service.request import DEFAULTS, WriteRequest
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 
 def predictor(settings: EvalSettings) -> Any:
@@ -29,7 +29,7 @@ def predictor(settings: EvalSettings) -> Any:
             writer = ArticleWriter(settings)
             request = WriteRequest(topic=topic, audience=audience, target_words=target_words)
             try:
-                result = await writer.write(request)
+                result = await writer.write_article(request)
             except WriteFailed as failed:
                 return {"article": None, "outcome": failed.code, "message": str(failed)}
             return {

@@ -17,11 +17,11 @@ from typing import Any
 from agent.graph import build_graph
 from tracing import internals
 
-ROOT_SPAN = "write_article"  # service.writer's root span
+ROOT_SPAN = "write_article"  # service.turn's root span
 NODES = [name for name in build_graph().nodes if not name.startswith("__")]  # in the order added
 SPANS, TRACES = "SPANS", "TRACES"
 P50, P95 = "P50", "P95"
-ARTICLES = ["trace.tag.outcome = 'article'"]  # service.trace_info's outcome tag
+ARTICLES = ["trace.tag.outcome = 'article'"]  # service.trace_record's outcome tag
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from agent.prompts import UnknownPromptAlias
 from service.events import Event, EventHook
 from service.failures import WriteFailed
 from service.sessions.runlog import RunLog, RunRecord
-from service.writer import AwaitingOutline, WriteResult
+from service.turn import PausedOutline, TurnResult, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
@@ -29,9 +29,9 @@ CANCELLED = {"code": "cancelled", "message": "The run was cancelled (DELETE /run
 
 # What a background run needs: the turn to start, told where its events go; how its result is
 # told (the `done` body); how a paused write is told (the `interrupt` body).
-Start = Callable[[EventHook], Coroutine[Any, Any, WriteResult]]
+Start = Callable[[EventHook], Coroutine[Any, Any, TurnResult]]
 Describe = Callable[[WriteResult], dict[str, Any]]
-DescribePause = Callable[[AwaitingOutline], dict[str, Any]]
+DescribePause = Callable[[PausedOutline], dict[str, Any]]
 
 
 class UnknownRun(LookupError):
@@ -137,9 +137,10 @@ class BackgroundRuns:
         status, kind, outcome = "failed", "error", dict[str, Any]()
         try:
             result = await turn
-            status, kind, outcome = "done", "done", describe(result)
-        except AwaitingOutline as waiting:
-            status, kind, outcome = "awaiting_outline", "interrupt", paused(waiting)
+            if isinstance(result, PausedOutline):
+                status, kind, outcome = "awaiting_outline", "interrupt", paused(result)
+            else:
+                status, kind, outcome = "done", "done", describe(result)
         except asyncio.CancelledError:
             status, kind, outcome = "cancelled", "error", dict(CANCELLED)
         except WriteFailed as exc:
@@ -175,7 +176,7 @@ class BackgroundRuns:
         await store(kind, outcome)
         await self.log.finish(run_id, status, outcome)
 
-    async def _watch_for_cancel(self, run_id: str, turn: asyncio.Task[WriteResult]) -> None:
+    async def _watch_for_cancel(self, run_id: str, turn: asyncio.Task[TurnResult]) -> None:
         while not turn.done():
             await asyncio.sleep(CANCEL_POLL_SECONDS)
             run = await self.log.get(run_id)

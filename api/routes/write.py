@@ -13,7 +13,7 @@ from api.schemas import WriteBody, WriteResponse
 from api.security.auth import CallerDep, as_caller
 from api.status import WRITE_ERRORS
 from service.request import WriteRequest
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 router = APIRouter(tags=["articles"])
 

@@ -10,7 +10,7 @@ import pytest
 
 from cli.settings import Settings
 from service import versions
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 
 @pytest.fixture

@@ -71,6 +71,8 @@ def test_events_can_be_dropped_by_name_and_the_rest_kept() -> None:
 def traced(tmp_path: Path) -> Iterator[None]:
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/internals.db")
+    # An experiment of this store: one an earlier test made active belongs to another store.
+    mlflow.set_experiment("internals")
     mlflow.tracing.enable()
     yield
     mlflow.set_tracking_uri(previous)
@@ -264,13 +266,13 @@ async def test_a_step_timeout_runs_every_node_in_a_task_of_its_own() -> None:
 
 
 def test_mlflow_derives_the_apps_previews_from_the_root_span() -> None:
-    from service import trace_info
+    from service import trace_record
     from service.request import WriteRequest
 
     request = WriteRequest(topic="Bees", audience="gardeners")
-    inputs = trace_info.root_inputs(request)
-    assert internals.derived_preview(inputs, "user") == trace_info.request_preview(request)
-    outputs = trace_info.root_outputs("Bees at Work", 612, 3)
+    inputs = trace_record.root_inputs(request)
+    assert internals.derived_preview(inputs, "user") == trace_record.request_preview(request)
+    outputs = trace_record.root_outputs("Bees at Work", 612, 3)
     assert internals.derived_preview(outputs, "assistant") == "Bees at Work (612 words)"
 
 

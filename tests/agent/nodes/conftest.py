@@ -77,7 +77,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def context(settings: Settings, library: SourceLibrary, prompts: PromptSet) -> WriterContext:
-    """The run's context as `service.writer.ArticleWriter` builds it, with a fresh offline model."""
+    """The run's context as `service.turn.ArticleWriter` builds it, with a fresh offline model."""
     return WriterContext(
         llm=chat_model(settings),
         prompts=prompts,

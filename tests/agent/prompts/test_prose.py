@@ -12,7 +12,7 @@ import yaml
 from agent.prompts.files import VARIABLE
 from agent.settings import BUNDLED_PROMPTS
 from service.request import WriteRequest
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 # A label before a variable ("Topic: {{topic}}", "Outline:\n{{outline}}") goes entirely.
 LABEL = re.compile(r"^[A-Z][A-Za-z ]*:[ \t]*\n?(?=\{\{)", re.M)

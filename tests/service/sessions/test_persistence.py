@@ -18,7 +18,7 @@ from cli.settings import Settings
 from service.request import WriteRequest
 from service.sessions import open_persistence
 from service.sessions.persistence import serializer
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

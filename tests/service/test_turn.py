@@ -15,7 +15,7 @@ from offline_model import writing
 from service.events import Event
 from service.failures import WriteFailed
 from service.request import WriteRequest, new_session_id
-from service.writer import ArticleWriter
+from service.turn import ArticleWriter
 
 TOPIC = "How honeybees pollinate crops"
 

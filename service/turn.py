@@ -1,8 +1,10 @@
-"""One article, start to finish, as one MLflow trace.
+"""One turn of a session, start to finish, as one MLflow trace.
 
-`ArticleWriter.write` opens the request's root span (AGENT), puts who asked and which model
-answered on the trace, runs the graph inside it, and returns the article with its trace id,
-token usage and cost. The API and the CLI both call it.
+`ArticleWriter.write` (and `revise`, `approve_outline`) claims the session, picks the checkpoint
+the turn starts from, runs the graph inside the turn's trace record (`service.trace_record`),
+and records how the turn ended on the session. It returns the article with its trace id, token
+usage and cost, or the outline a person must approve first. The API, the CLI and the
+evaluations all call it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,9 @@ from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
-import mlflow
 from langchain_core.callbacks import UsageMetadataCallbackHandler
 from langchain_core.runnables import RunnableConfig
-from mlflow.entities import SpanType
-from mlflow.entities.span import NoOpSpan
 
-import tracing
 from agent.context import Bounds, Limits, WriterContext
 from agent.failures import Unwritable
 from agent.graph import build_graph
@@ -30,7 +28,7 @@ from agent.prompts import PromptCatalog, PromptSet
 from agent.sources import SourceLibrary
 from agent.state import Article, ArticleInput, FollowUp, Outline
 from agent.web import NAMES
-from service import events, logs, trace_info, usage
+from service import events, logs, usage
 from service.events import Event, EventHook
 from service.failures import WriteFailed, classify
 from service.llm import chat_model, context_window
@@ -39,10 +37,10 @@ from service.sessions import Persistence, SessionBusy, SessionRecord, Sessions, 
 from service.sessions.persistence import memory
 from service.sessions.records import TurnInProgress
 from service.settings import ServiceSettings
-from service.trace_info import Asked
+from service.trace_record import Asked, TraceRecord, opened
 from service.usage import Usage
 from service.versions import APP_VERSION, AgentVersion
-from tracing import distributed, metrics
+from tracing import metrics
 
 log = logging.getLogger(__name__)
 RECURSION_LIMIT = 80  # far above the bounded rounds; a guard, never the thing that stops a run
@@ -59,6 +57,25 @@ class WriteResult:
     prompts: list[dict[str, Any]]
     session_id: str
     turn: int
+
+
+@dataclass(frozen=True)
+class PausedOutline:
+    """A write that paused after its plan for a person to approve: not a failure, but not an
+    article either, so the caller answers it apart (202, or an `interrupt` event)."""
+
+    outline: Outline
+    trace_id: str | None
+    session_id: str
+    turn: int
+    expires_at: str
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "awaiting_outline", **asdict(self), "outline": self.outline.model_dump()}
+
+
+# What a turn ends in, when it does not fail (`WriteFailed`).
+TurnResult = WriteResult | PausedOutline
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,7 @@ class ArticleWriter:
 
     async def write(
         self, request: WriteRequest, on_event: EventHook | None = None, tokens: bool = False
-    ) -> WriteResult:
+    ) -> TurnResult:
         """Writes one article; raises WriteFailed with a code the caller can map to a status.
 
         `on_event` hears the run's progress (`service.events`), `trace` first; `tokens` adds the
@@ -119,6 +136,13 @@ class ArticleWriter:
         )
         return await self._turn(request, "write", request.topic, given, on_event, tokens)
 
+    async def write_article(
+        self, request: WriteRequest, on_event: EventHook | None = None, tokens: bool = False
+    ) -> WriteResult:
+        """`write`, for a caller with no person to approve an outline (the command line, the
+        evaluations): the run never pauses after its plan."""
+        return _written(await self.write(replace(request, review_outline=False), on_event, tokens))
+
     async def approve_outline(
         self, request: OutlineRequest, on_event: EventHook | None = None, tokens: bool = False
     ) -> WriteResult:
@@ -126,7 +150,7 @@ class ArticleWriter:
         it was, or `request.outline` in its place. A new turn, in a trace of its own that names
         the paused one (`session.continues`)."""
         said = "outline approved, edited" if request.outline else "outline approved"
-        return await self._turn(request, "outline", said, None, on_event, tokens)
+        return _written(await self._turn(request, "outline", said, None, on_event, tokens))
 
     async def revise(
         self, request: ReviseRequest, on_event: EventHook | None = None, tokens: bool = False
@@ -137,7 +161,8 @@ class ArticleWriter:
         follow_up = FollowUp(instruction=request.instruction, target_words=request.target_words)
         # Only the follow-up: the article's fields are the session's, in its checkpoint.
         given = cast(ArticleInput, {"follow_up": follow_up})
-        return await self._turn(request, "revise", request.instruction, given, on_event, tokens)
+        turn = self._turn(request, "revise", request.instruction, given, on_event, tokens)
+        return _written(await turn)
 
     async def _turn(
         self,
@@ -147,7 +172,7 @@ class ArticleWriter:
         given: ArticleInput | None,
         on_event: EventHook | None,
         tokens: bool,
-    ) -> WriteResult:
+    ) -> TurnResult:
         """One turn of a session, claimed while it runs and recorded when it ends."""
         if request.user_id:
             logs.USER.set(request.user_id)  # the user of this turn's log lines
@@ -186,21 +211,21 @@ class ArticleWriter:
             raise WriteFailed("session_busy", None) from None
 
     @staticmethod
-    async def _measured(kind: str, run: Coroutine[Any, Any, WriteResult]) -> WriteResult:
+    async def _measured(kind: str, run: Coroutine[Any, Any, TurnResult]) -> TurnResult:
         """The turn, counted by kind and outcome (`tracing.metrics`), with its tokens."""
         try:
             result = await run
-        except AwaitingOutline:
-            metrics.record_turn(kind, "awaiting_outline")
-            raise
         except WriteFailed as exc:
             metrics.record_turn(kind, exc.code)
             raise
         except asyncio.CancelledError:
             metrics.record_turn(kind, "cancelled")
             raise
-        usage = result.usage
-        metrics.record_turn(kind, "article", usage.input_tokens, usage.output_tokens)
+        if isinstance(result, PausedOutline):
+            metrics.record_turn(kind, "awaiting_outline")
+        else:
+            usage = result.usage
+            metrics.record_turn(kind, "article", usage.input_tokens, usage.output_tokens)
         return result
 
     def _paused_checkpoint(self, turn: TurnInProgress) -> str:
@@ -225,14 +250,11 @@ class ArticleWriter:
         emit: EventHook,
         tokens: bool,
         turn: TurnInProgress,
-    ) -> WriteResult:
+    ) -> TurnResult:
         counter = UsageMetadataCallbackHandler()
         started = time.perf_counter()
-        with (
-            distributed.continuing(request.trace_context),  # the caller's trace, if it sent one
-            mlflow.start_span("write_article", span_type=SpanType.AGENT) as root,
-        ):
-            trace_id = turn.trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
+        with opened(request) as record:
+            trace_id = turn.trace_id = record.trace_id
             emit(
                 Event(
                     "trace",
@@ -244,26 +266,23 @@ class ArticleWriter:
                     },
                 )
             )
-            root.set_inputs(trace_info.root_inputs(request))
             # Loaded inside the trace, so MLflow links each prompt version to it.
             prompts = await asyncio.to_thread(self.prompts.resolve, request.prompt_alias)
             self.version.note_prompts(prompts.summary())
-            if trace_id:
-                trace_info.describe(
-                    request,
-                    model_id=self.version.model_id,
-                    metadata={
-                        "app.version": APP_VERSION,
-                        "llm.provider": self.settings.provider,
-                        "llm.model": self.settings.model_name,
-                        "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
-                        "session.turn": str(turn.n),
-                        "session.turn_kind": turn.kind,
-                        **({"session.continues": turn.continues} if turn.continues else {}),
-                    },
-                    prompt_source=prompts.source,
-                    prompt_alias=prompts.alias,
-                )
+            record.describe(
+                model_id=self.version.model_id,
+                metadata={
+                    "app.version": APP_VERSION,
+                    "llm.provider": self.settings.provider,
+                    "llm.model": self.settings.model_name,
+                    "llm.context_tokens": str(self.context.limits.context_tokens or "unknown"),
+                    "session.turn": str(turn.n),
+                    "session.turn_kind": turn.kind,
+                    **({"session.continues": turn.continues} if turn.continues else {}),
+                },
+                prompt_source=prompts.source,
+                prompt_alias=prompts.alias,
+            )
             # A file added to, changed in or removed from SOURCES_DIR since: read again.
             library = await asyncio.to_thread(self.context.library.refreshed)
             self.context = replace(self.context, library=library)
@@ -278,69 +297,26 @@ class ArticleWriter:
             except asyncio.CancelledError:
                 # The caller went away (a client hung up): the graph task is cancelled with us,
                 # so no further model call starts; the trace says what happened.
-                root.set_attributes({"cancelled": True})
-                trace_info.record_outcome(root, request, "cancelled")
-                root.set_status("ERROR")
-                if trace_id:
-                    tracing.end_open_spans(root, "cancelled")
+                record.cancelled()
                 raise
             except Exception as exc:
                 code = classify(exc)
                 log.warning("article failed (%s, trace %s): %r", code, trace_id, exc)
-                trace_info.record_outcome(root, request, code)
-                if trace_id:
-                    tracing.end_open_spans(root, code)
+                record.failed(code)
                 await turn.done(error=code)
                 # Only the app's own words reach the client: a provider's error text stays in
                 # the log and the trace.
                 if isinstance(exc, Unwritable):
                     raise WriteFailed(code, trace_id, exc.message, exc.details) from None
                 raise WriteFailed(code, trace_id) from None
-            paused: AwaitingOutline | None = None
-            saved = await self.graph.aget_state({"configurable": {"thread_id": turn.session_id}})
-            checkpoint = saved.config["configurable"]["checkpoint_id"]
-            if saved.next:  # paused after the plan (`review_outline`): a person approves it
-                outline: Outline = final["outline"]
-                trace_info.record_outcome(
-                    root, request, "awaiting_outline", f"awaiting approval: {outline.title}"
-                )
-                root.set_outputs({"awaiting": "outline", "outline": outline.model_dump()})
-                await turn.done(title=outline.title, awaiting="outline", checkpoint_id=checkpoint)
-                paused = AwaitingOutline(
-                    outline, trace_id, turn.session_id, turn.n, self._outline_expires()
-                )
-            elif "article" not in final:  # the coverage gate ended the run: nothing to stand on
-                assert isinstance(request, WriteRequest), "a follow-up starts from an article"
-                coverage = final["coverage"]
-                trace_info.record_outcome(root, request, "no_sources")
-                root.set_status("ERROR")
-                await turn.done(error="no_sources")
-                raise WriteFailed(
-                    "no_sources",
-                    trace_id,
-                    no_sources_message(request.topic, coverage, self._searched()),
-                    {"closest_sources": [s.model_dump() for s in coverage.closest]},
-                )
-            else:
-                article: Article = final["article"]
-                said = trace_info.response_preview(article.title, article.word_count)
-                trace_info.record_outcome(root, request, "article", said)
-                root.set_outputs(
-                    trace_info.root_outputs(
-                        article.title, article.word_count, len(article.references)
-                    )
-                )
-                root.set_attribute("article.words", article.word_count)
-                await turn.done(
-                    title=article.title, words=article.word_count, checkpoint_id=checkpoint
-                )
+            outcome = await self._ended(request, final, turn, record)
             totals = usage.total(counter)
             cost = usage.cost_usd(self.settings, totals)
-            root.set_attributes({"cost_usd": cost})
-        if paused is not None:  # raised outside the root span, which ends OK: nothing failed
-            raise paused
+            record.cost(cost)
+        if isinstance(outcome, PausedOutline):
+            return outcome
         return WriteResult(
-            article=article,
+            article=outcome,
             trace_id=trace_id,
             usage=totals,
             cost_usd=cost,
@@ -350,6 +326,36 @@ class ArticleWriter:
             session_id=turn.session_id,
             turn=turn.n,
         )
+
+    async def _ended(
+        self, request: Asked, final: dict[str, Any], turn: TurnInProgress, record: TraceRecord
+    ) -> Article | PausedOutline:
+        """How the graph's run ended, recorded on the session and the trace: an article, an
+        outline paused for approval, or no sources on the topic (`WriteFailed`)."""
+        saved = await self.graph.aget_state({"configurable": {"thread_id": turn.session_id}})
+        checkpoint = saved.config["configurable"]["checkpoint_id"]
+        if saved.next:  # paused after the plan (`review_outline`): a person approves it
+            outline: Outline = final["outline"]
+            record.paused(outline)
+            await turn.done(title=outline.title, awaiting="outline", checkpoint_id=checkpoint)
+            return PausedOutline(
+                outline, record.trace_id, turn.session_id, turn.n, self._outline_expires()
+            )
+        if "article" not in final:  # the coverage gate ended the run: nothing to stand on
+            assert isinstance(request, WriteRequest), "a follow-up starts from an article"
+            coverage = final["coverage"]
+            record.no_sources()
+            await turn.done(error="no_sources")
+            raise WriteFailed(
+                "no_sources",
+                record.trace_id,
+                no_sources_message(request.topic, coverage, self._searched()),
+                {"closest_sources": [s.model_dump() for s in coverage.closest]},
+            )
+        article: Article = final["article"]
+        record.article(article)
+        await turn.done(title=article.title, words=article.word_count, checkpoint_id=checkpoint)
+        return article
 
     async def session(self, session_id: str, user_id: str | None) -> SessionView:
         """The session's record and its current article; UnknownSession if not this user's."""
@@ -406,19 +412,11 @@ class ArticleWriter:
         return await events.relay(parts, emit, lambda: asdict(usage.total(counter)))
 
 
-@dataclass
-class AwaitingOutline(Exception):
-    """A write that paused after its plan for a person to approve: not a failure, but not an
-    article either, so the caller answers it apart (202, or an `interrupt` event)."""
-
-    outline: Outline
-    trace_id: str | None
-    session_id: str
-    turn: int
-    expires_at: str
-
-    def body(self) -> dict[str, Any]:
-        return {"status": "awaiting_outline", **asdict(self), "outline": self.outline.model_dump()}
+def _written(result: TurnResult) -> WriteResult:
+    """The article of a turn that cannot pause: a follow-up, an approval, or a write that asked
+    for no outline review (only a write's plan pauses, when it asks to)."""
+    assert isinstance(result, WriteResult), "only a write with review_outline pauses"
+    return result
 
 
 def _ignore(event: Event) -> None:

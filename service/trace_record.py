@@ -1,19 +1,97 @@
-"""What the trace says about the request as a whole: who asked, with which model and prompts,
-and how it ended, in the fields MLflow's trace list shows and searches."""
+"""The trace record of one turn: its root span (AGENT), what the trace says about the request as a
+whole (who asked, with which model and prompts), and how the turn ended, in the fields MLflow's
+trace list shows and searches. `service.turn` runs the turn inside it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
 import mlflow
+from mlflow.entities import LiveSpan, SpanType
 from mlflow.entities.span import NoOpSpan
 
+import tracing
+from agent.state import Article, Outline
 from service.request import DEFAULTS, OutlineRequest, ReviseRequest, WriteRequest
+from tracing import distributed
 from tracing.processors import masker
 
 Asked = WriteRequest | ReviseRequest | OutlineRequest
 MASK = masker([])  # key shapes: a key pasted into a topic or an instruction
+
+
+class TraceRecord:
+    """One turn's trace, as its root span records it. `trace_id` is None when the turn is not
+    traced (tracing off, or not sampled): then every record is a no-op on MLflow's side."""
+
+    def __init__(self, root: LiveSpan, request: Asked) -> None:
+        self.root = root
+        self.request = request
+        self.trace_id = None if isinstance(root, NoOpSpan) else root.trace_id
+        root.set_inputs(root_inputs(request))
+
+    def describe(
+        self,
+        *,
+        model_id: str | None,
+        metadata: dict[str, str],
+        prompt_source: str,
+        prompt_alias: str | None,
+    ) -> None:
+        if self.trace_id:
+            describe(
+                self.request,
+                model_id=model_id,
+                metadata=metadata,
+                prompt_source=prompt_source,
+                prompt_alias=prompt_alias,
+            )
+
+    def cancelled(self) -> None:
+        """The caller went away, or a bound ran out: the trace says so."""
+        self.root.set_attributes({"cancelled": True})
+        record_outcome(self.root, self.request, "cancelled")
+        self.root.set_status("ERROR")
+        if self.trace_id:
+            tracing.end_open_spans(self.root, "cancelled")
+
+    def failed(self, code: str) -> None:
+        record_outcome(self.root, self.request, code)
+        if self.trace_id:
+            tracing.end_open_spans(self.root, code)
+
+    def paused(self, outline: Outline) -> None:
+        """Paused after the plan for a person to approve: the root span ends OK."""
+        said = f"awaiting approval: {outline.title}"
+        record_outcome(self.root, self.request, "awaiting_outline", said)
+        self.root.set_outputs({"awaiting": "outline", "outline": outline.model_dump()})
+
+    def no_sources(self) -> None:
+        record_outcome(self.root, self.request, "no_sources")
+        self.root.set_status("ERROR")
+
+    def article(self, article: Article) -> None:
+        said = response_preview(article.title, article.word_count)
+        record_outcome(self.root, self.request, "article", said)
+        outputs = root_outputs(article.title, article.word_count, len(article.references))
+        self.root.set_outputs(outputs)
+        self.root.set_attribute("article.words", article.word_count)
+
+    def cost(self, cost_usd: float | None) -> None:
+        self.root.set_attributes({"cost_usd": cost_usd})
+
+
+@contextmanager
+def opened(request: Asked) -> Iterator[TraceRecord]:
+    """The turn's root span, under the caller's trace if it sent one (W3C `traceparent`)."""
+    with (
+        distributed.continuing(request.trace_context),
+        mlflow.start_span("write_article", span_type=SpanType.AGENT) as root,
+    ):
+        yield TraceRecord(root, request)
 
 
 def root_inputs(request: Asked) -> dict[str, Any]:
