@@ -16,10 +16,10 @@ from typing import Any
 from langchain_core.messages import RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
-from agent import grounding
 from agent.brief import AUDIENCE_MAX_CHARS, TARGET_WORDS, TONE_MAX_CHARS
 from agent.failures import Unwritable
-from agent.sources import Hit, SourceLibrary
+from agent.research import grounding
+from agent.research.sources import Hit, SourceLibrary
 from agent.state import Amendment, ArticleState, FollowUp, ReviewVerdict, Section, Source
 
 CAN_DO = (

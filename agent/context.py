@@ -13,10 +13,10 @@ from mlflow.entities.model_registry import PromptVersion
 import tracing
 from agent.failures import Unwritable
 from agent.prompts import NodePrompt, PromptBook, PromptSet, blocks
+from agent.research.sources import SourceLibrary
+from agent.research.web import WebConfig
 from agent.settings import AgentSettings, get_settings
-from agent.sources import SourceLibrary
 from agent.state import Source
-from agent.web import WebConfig
 
 # Prompt tokens are estimated, not counted: the app does not know every model's tokenizer.
 # Three characters a token overestimates English prose for the tokenizers in use, and the

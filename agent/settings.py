@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from tracing.settings import TracingSettings, unique
 
 if TYPE_CHECKING:
-    from agent.web import WebConfig
+    from agent.research.web import WebConfig
 
 BUNDLED_SOURCES = Path(__file__).parent / "corpus"
 BUNDLED_PROMPTS = Path(__file__).parent.parent / "prompts"
@@ -120,7 +120,7 @@ class AgentSettings(TracingSettings):
     @property
     def web(self) -> WebConfig | None:
         """The web providers research may ask (WEB_SEARCH), or None: no web."""
-        from agent.web import WebConfig
+        from agent.research.web import WebConfig
 
         providers = tuple(p.strip().lower() for p in self.web_search.split(",") if p.strip())
         if not providers:

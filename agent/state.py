@@ -8,7 +8,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
-from agent.sources import Origin, Passage
+from agent.research.sources import Origin, Passage
 
 
 class Section(BaseModel):
@@ -48,7 +48,7 @@ class Source(BaseModel):
 
 
 class Scored(BaseModel):
-    """A document and the share of the topic's weight it holds (agent.subject)."""
+    """A document and the share of the topic's weight it holds (agent.research.subject)."""
 
     id: str
     title: str
@@ -79,13 +79,13 @@ class SourceGrades(BaseModel):
 
 
 class Coverage(BaseModel):
-    """Whether what research found can ground the article (agent.grounding)."""
+    """Whether what research found can ground the article (agent.research.grounding)."""
 
     verdict: Literal["covered", "partial", "none"]
     score: float = Field(
         description="The share of the topic's weight the kept sources hold between them, 0-1."
     )
-    needed: float = Field(0.0, description="The share the topic needed (agent.subject).")
+    needed: float = Field(0.0, description="The share the topic needed (agent.research.subject).")
     subject: list[str] = Field(
         default_factory=list, description="The topic's words, as the rule weighs them."
     )

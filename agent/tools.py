@@ -18,10 +18,11 @@ from langgraph.prebuilt import InjectedState, ToolRuntime
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
-from agent import citations, web
+from agent import citations
 from agent import readability as reading
 from agent.context import WriterContext
-from agent.sources import Passage
+from agent.research import web
+from agent.research.sources import Passage
 from agent.state import Source
 
 MAX_K = 10

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent import grounding
 from agent.brief import (
     AUDIENCE_MAX_CHARS,
     INSTRUCTION_CHARS,
@@ -14,6 +13,7 @@ from agent.brief import (
     TONE_MAX_CHARS,
     TOPIC_CHARS,
 )
+from agent.research import grounding
 from agent.settings import ALIAS_PATTERN
 from agent.state import Article, Outline
 from service.request import DEFAULTS, ID_PATTERN, TRACE_ID_PATTERN

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from tests.agent.test_documents import tidal_folder
 
-from agent import grounding
+from agent.research import grounding
+from agent.research.sources import Reading, SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import Reading, SourceLibrary
 from cli.settings import Settings
 from service.request import WriteRequest
 from service.turn import ArticleWriter
-from tests.agent.test_documents import tidal_folder
 from tests.webserver import fake_web
 
 QUERIES = ["coral bleaching", "tidal barrages", "history of paper", "solar power costs"]

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from mlflow.entities import Span
 
+from agent.research.sources import SourceLibrary
 from agent.settings import get_settings
-from agent.sources import SourceLibrary
 from bench.harness import apis
 from tests.servers import wait_for_trace
 

@@ -19,7 +19,7 @@ def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int
 
 
 def _sources(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.sources import ORIGINS, SourceLibrary
+    from agent.research.sources import ORIGINS, SourceLibrary
 
     try:
         library = SourceLibrary.from_settings(settings)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.brief import INSTRUCTION_CHARS, TARGET_WORDS, topic_problem
-from agent.sources import ORIGINS
+from agent.research.sources import ORIGINS
 from cli.settings import Settings
 from service.events import Event
 from service.request import DEFAULTS, ID_PATTERN, PATTERN_RULES, ReviseRequest, WriteRequest

@@ -258,8 +258,8 @@ def expected_facts_stated(outputs: dict[str, Any], expectations: dict[str, Any])
 @scorer
 def citation_support(outputs: dict[str, Any], trace: Trace) -> Feedback:
     """The share of the model's citations whose sentence its source supports: every specific
-    word and number of the sentence is in the cited passages (agent.support). Finalize removes
-    the others; this says how many the model wrote."""
+    word and number of the sentence is in the cited passages (agent.research.support). Finalize
+    removes the others; this says how many the model wrote."""
     if skipped := _unwritten(outputs):
         return skipped
     kept = removed = 0

@@ -10,7 +10,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from agent.sources import Passage
+from agent.research.sources import Passage
 
 ATTRIBUTE = re.compile(r'([A-Za-z_][\w-]*)="([^"]*)"')
 

@@ -23,11 +23,11 @@ from langchain_core.runnables import RunnableConfig
 from agent.context import Bounds, Limits, WriterContext
 from agent.failures import Unwritable
 from agent.graph import build_graph
-from agent.grounding import no_sources_message
 from agent.prompts import PromptCatalog, PromptSet
-from agent.sources import SourceLibrary
+from agent.research.grounding import no_sources_message
+from agent.research.sources import SourceLibrary
+from agent.research.web import NAMES
 from agent.state import Article, ArticleInput, FollowUp, Outline
-from agent.web import NAMES
 from service import events, logs, usage
 from service.events import Event, EventHook
 from service.failures import WriteFailed, classify

@@ -1,8 +1,9 @@
 """coverage: the gate between research and drafting. No sources on the topic, no article.
 
-The rule of `agent.subject` grades every source research found; when the model grades sources
-too (SOURCE_GRADER), it sees those the rule kept and may drop any it finds off the topic, as in
-LangGraph's corrective-RAG pattern: grade the documents, then decide. Each grade is a span.
+The rule of `agent.research.subject` grades every source research found; when the model grades
+sources too (SOURCE_GRADER), it sees those the rule kept and may drop any it finds off the
+topic, as in LangGraph's corrective-RAG pattern: grade the documents, then decide. Each grade is
+a span.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from langgraph.runtime import Runtime
 from mlflow.entities import SpanType
 
 import tracing
-from agent import grounding, structured, subject
+from agent import structured
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes.research import collect_sources, read_documents, search_the_web, unreachable
 from agent.prompts import blocks, contracts
+from agent.research import grounding, subject
 from agent.spans import traced_node
 from agent.state import ArticleState, Coverage, Source
 

@@ -1,7 +1,8 @@
 """finalize: the article as the API returns it, holding only what the sources support.
 
 HTML is dropped (a topic, a model or a source may bring it; a Markdown renderer would run it);
-a citation whose sentence names what the cited source does not say is removed (`agent.support`);
+a citation whose sentence names what the cited source does not say is removed
+(`agent.research.support`);
 citations are renumbered in order of appearance and those naming no retrieved source dropped;
 links and reference lists the model wrote are removed (the references are the app's, built
 from the sources research retrieved); a paragraph left citing nothing is removed, since it is
@@ -17,9 +18,10 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 import tracing
-from agent import citations, markup, support
+from agent import citations
 from agent.context import WriterContext
 from agent.failures import Unwritable
+from agent.research import markup, support
 from agent.spans import traced_node
 from agent.state import Article, ArticleSection, ArticleState, Reference, Source
 
@@ -29,7 +31,8 @@ REFERENCE_HEADING = re.compile(
 )
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:https?://|www\.)[^)]*\)")
 BARE_LINK = re.compile(r"<?(?:https?://|www\.)[^\s)>\]]+>?")
-SUPPORT_EVENT = "citation_support"  # citations kept, and removed as unsupported (agent.support)
+# Citations kept, and removed as unsupported (agent.research.support).
+SUPPORT_EVENT = "citation_support"
 
 
 @traced_node("finalize")

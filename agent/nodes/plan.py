@@ -11,7 +11,7 @@ from mlflow.entities import SpanType
 from agent import structured
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
-from agent.sources import Hit, SourceLibrary
+from agent.research.sources import Hit, SourceLibrary
 from agent.spans import traced_node
 from agent.state import ArticleState
 

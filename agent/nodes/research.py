@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 import tracing
 from agent.context import WriterContext
 from agent.prompts import blocks, contracts
-from agent.sources import Passage
+from agent.research.sources import Passage
 from agent.spans import traced_node
 from agent.state import ArticleState, Source
 from agent.tools import read_source, research_tools, search_sources, search_web

@@ -52,7 +52,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from agent.sources import Hit
+from agent.research.sources import Hit
 from agent.state import Amendment, Article, Outline, Source
 
 

@@ -38,8 +38,8 @@ from tracing.internals import ImmediateTransactions
 
 # The classes a checkpoint may rebuild when it is read back. LangGraph otherwise imports
 # whatever class a stored checkpoint names, so a database someone could write to would be
-# code they could run; this list is the state's own types (`agent.state`, `agent.sources`) and
-# the LangChain messages the research and review conversations hold.
+# code they could run; this list is the state's own types (`agent.state`,
+# `agent.research.sources`) and the LangChain messages the research and review conversations hold.
 STATE_TYPES = [
     ("agent.state", name)
     for name in (
@@ -56,7 +56,7 @@ STATE_TYPES = [
         "Amendment",
     )
 ] + [
-    ("agent.sources", "Passage"),
+    ("agent.research.sources", "Passage"),
     *(
         ("langchain_core.messages." + module, name)
         for module, name in (

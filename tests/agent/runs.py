@@ -9,7 +9,7 @@ from langchain_openai import ChatOpenAI
 from langgraph.prebuilt import ToolRuntime
 
 from agent.context import Limits, WriterContext
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from service.llm import chat_model
 from service.settings import ServiceSettings
 

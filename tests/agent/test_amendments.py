@@ -7,8 +7,8 @@ import pytest
 
 from agent import amendments
 from agent.failures import Unwritable
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from agent.state import (
     Amendment,
     Article,

@@ -7,7 +7,7 @@ import pytest
 from agent.context import Limits, WriterContext
 from agent.failures import Unwritable
 from agent.prompts import contracts
-from agent.sources import Passage
+from agent.research.sources import Passage
 from agent.state import Source
 from tests.agent.runs import offline_llm
 

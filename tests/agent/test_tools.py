@@ -1,7 +1,7 @@
 import json
 
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from agent.state import Source
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
 from tests.agent.runs import tool_runtime

@@ -9,8 +9,8 @@ import mlflow
 import pytest
 from httpx_sse import connect_sse
 
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from tests.servers import Server, wait_for_trace
 
 OFF_LIBRARY = "Medieval Japanese castle architecture"

@@ -7,8 +7,8 @@ import json
 import httpx
 from mlflow.entities import SpanType
 
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from tests.servers import Server, wait_for_trace
 
 # Where a source document's text belongs: the tool or retriever span that returned it, and the

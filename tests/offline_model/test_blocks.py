@@ -2,7 +2,7 @@
 wherever the block stands in a prompt and whatever prose surrounds it."""
 
 from agent.prompts import blocks as prompt_blocks
-from agent.sources import Hit, Passage
+from agent.research.sources import Hit, Passage
 from agent.state import Outline, Section, Source
 from offline_model import blocks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from agent.prompts import blocks
-from agent.sources import Passage
+from agent.research.sources import Passage
 from agent.state import Source, SourceGrades
 from agent.structured import response_format
 from offline_model.model import respond

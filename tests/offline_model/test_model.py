@@ -10,7 +10,7 @@ import pytest
 
 from agent import structured
 from agent.prompts import blocks as prompt_blocks
-from agent.sources import Passage
+from agent.research.sources import Passage
 from agent.state import Outline, ReviewVerdict, Section, Source
 from offline_model.model import Conversation, recognise, respond
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agent import structured
 from agent.nodes.research import collect_sources
 from agent.prompts import blocks as prompt_blocks
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import Outline, ReviewVerdict, Section, Source
 from agent.tools import RESEARCH_TOOLS
 from cli.settings import Settings

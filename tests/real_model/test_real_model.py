@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from service.failures import WriteFailed
 from tests.real_model.report import Report, Run, summarize_model_log, summarize_trace
 from tests.servers import wait_for_trace

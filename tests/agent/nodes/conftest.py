@@ -28,8 +28,8 @@ import tracing
 from agent import spans
 from agent.context import Bounds, Limits, WriterContext
 from agent.prompts import PromptBook, PromptSet
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_PROMPTS, BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from agent.state import ArticleState, Outline, Section, Source
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
 from cli.settings import Settings

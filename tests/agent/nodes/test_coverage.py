@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import WriterContext
 from agent.nodes import coverage
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState, Coverage, Source
 from tests.agent.nodes.conftest import (
     OFF_LIBRARY,

@@ -11,7 +11,7 @@ from agent import citations
 from agent.context import WriterContext, article_tokens
 from agent.nodes import draft
 from agent.nodes.finalize import assemble
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState
 from tests.agent.nodes.conftest import (
     ON_LIBRARY,

@@ -4,7 +4,7 @@ from langgraph.runtime import Runtime
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes.finalize import assemble, finalize
-from agent.sources import Passage
+from agent.research.sources import Passage
 from agent.state import ArticleState, Coverage, Source
 from tests.agent.nodes.conftest import outline, run_node
 

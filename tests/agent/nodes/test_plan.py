@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from langgraph.runtime import Runtime
 
-from agent import grounding
 from agent.context import WriterContext
 from agent.failures import Unwritable
 from agent.nodes import plan
 from agent.nodes.plan import background
-from agent.sources import SourceLibrary
+from agent.research import grounding
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState, Outline, Source
 from tests.agent.nodes.conftest import ON_LIBRARY, OfflineModel, found_by_search, run_node
 

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from agent.context import Limits, WriterContext, estimate_tokens
 from agent.nodes import research
 from agent.nodes.research import FALLBACK_K, RESEARCH_TOKENS
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState, Source
 from offline_model.server import NO_TOOLS
 from tests.agent.nodes.conftest import (

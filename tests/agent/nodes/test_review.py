@@ -11,7 +11,7 @@ from agent import citations
 from agent.context import WriterContext
 from agent.nodes import review
 from agent.nodes.review import DECIDE, UNREADABLE, decide
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState, ReviewVerdict
 from offline_model.server import NO_TOOLS
 from tests.agent.nodes.conftest import (

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from agent import citations
 from agent.context import WriterContext
 from agent.nodes import revise
-from agent.sources import SourceLibrary
+from agent.research.sources import SourceLibrary
 from agent.state import ArticleState, ReviewVerdict
 from tests.agent.nodes.conftest import apply, found_by_search, run_node
 

@@ -1,7 +1,7 @@
 """The blocks the nodes write into prompt variables, exactly as `agent.prompts.blocks` says."""
 
 from agent.prompts import blocks
-from agent.sources import Hit, Passage
+from agent.research.sources import Hit, Passage
 from agent.state import Outline, Section, Source
 
 OUTLINE = Outline(

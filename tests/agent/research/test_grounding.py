@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from agent import grounding
+from agent.research import grounding
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 from agent.state import Outline, Section, Source
 
 LIBRARY = SourceLibrary(BUNDLED_SOURCES)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent import web
+from agent.research import web
 from cli.settings import Settings
 from tests.webserver import FakeWeb, fake_web
 

@@ -1,11 +1,11 @@
 """Whether what research found can ground an article on the topic, and which parts of the plan.
 
 Whether a source is about the topic, and whether the sources about it cover the topic, is the
-rule of `agent.subject`: the topic's words weighed by how rare they are in English, compounds
-held as phrases, a source about the topic where it says what it is about. A model that grades
-sources (SOURCE_GRADER) decides among those the rule kept (`agent.nodes.coverage`). Whether a
-planned section is supported is read from the kept sources' words, weighed by how rare they are
-in the library (SECTION_FLOOR).
+rule of `agent.research.subject`: the topic's words weighed by how rare they are in English,
+compounds held as phrases, a source about the topic where it says what it is about. A model that
+grades sources (SOURCE_GRADER) decides among those the rule kept (`agent.nodes.coverage`).
+Whether a planned section is supported is read from the kept sources' words, weighed by how rare
+they are in the library (SECTION_FLOOR).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from agent import subject
-from agent.sources import Hit, SourceLibrary
+from agent.research import subject
+from agent.research.sources import Hit, SourceLibrary
 from agent.state import Coverage, Outline, Scored, Section, Source, SourceGrade
 
 SECTION_FLOOR = 0.5  # share of a heading's own words (beyond the topic's) the kept passages hold

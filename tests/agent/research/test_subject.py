@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent import subject
-from agent.subject import Profile
+from agent.research import subject
+from agent.research.subject import Profile
 
 
 def source(title: str, *passages: str, headings: tuple[str, ...] = ()) -> Profile:

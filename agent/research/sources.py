@@ -1,5 +1,6 @@
 """The research library: a folder of documents (Markdown, text, PDF, HTML, Word), cut into
-passages at their headings and ranked with BM25 (bm25s). `agent.documents` reads the files."""
+passages at their headings and ranked with BM25 (bm25s). `agent.research.documents` reads the
+files."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from pydantic import BaseModel, ConfigDict
 
-from agent import documents
-from agent.markup import as_data
-from agent.subject import Profile
+from agent.research import documents
+from agent.research.markup import as_data
+from agent.research.subject import Profile
 
 if TYPE_CHECKING:
     from agent.settings import AgentSettings
@@ -113,7 +114,8 @@ class SourceLibrary:
         self.fingerprint = documents.fingerprint(folder)
         self.documents: dict[str, Document] = {}
         self.skipped: list[documents.Skipped] = []
-        # Files with sentences addressed to the model, dropped (agent.markup), and how many.
+        # Files with sentences addressed to the model, dropped (agent.research.markup), and how
+        # many.
         self.addressed: list[tuple[Path, int]] = []
         with documents.Reader(
             folder,
@@ -202,7 +204,8 @@ class SourceLibrary:
         return self.documents.get(source_id)
 
     def profile(self, source_id: str) -> Profile:
-        """What a document holds, for the coverage rule (agent.subject); built once each."""
+        """What a document holds, for the coverage rule (agent.research.subject); built once
+        each."""
         found = self._profiles.get(source_id)
         if found is None:
             doc = self.documents[source_id]
@@ -214,7 +217,7 @@ class SourceLibrary:
     def _profiles(self) -> dict[str, Profile]:
         return {}
 
-    # --- what a document is about (agent.grounding) ---------------------------------------
+    # --- what a document is about (agent.research.grounding) -----------------------------
 
     def terms(self, text: str) -> frozenset[str]:
         """The stemmed content words of `text`: no stopwords, request words or numbers."""

@@ -11,7 +11,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from agent.sources import Reading, SourceLibrary
+from agent.research.sources import Reading, SourceLibrary
 
 BARRAGE = (
     "A tidal barrage holds the sea behind a dam at high tide and lets it out through "

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent import subject
 from agent.citations import CITATION
-from agent.sources import Passage
+from agent.research import subject
+from agent.research.sources import Passage
 
 # A sentence ends at . ! or ? before a space; citations right after the stop stay with it.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\[\d+\])")

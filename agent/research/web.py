@@ -26,8 +26,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from agent.markup import as_data, without_markup
-from agent.sources import Document, Passage, parse_document
+from agent.research.markup import as_data, without_markup
+from agent.research.sources import Document, Passage, parse_document
 
 MAX_REDIRECTS = 3
 PASSAGES_PER_PAGE = 12  # a long page's first sections are enough to judge and cite it

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from agent.sources import SourceLibrary
 
 
 @pytest.fixture(scope="module")

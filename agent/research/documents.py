@@ -2,7 +2,7 @@
 
 Markdown and text are read as they are. PDF, HTML and Word files go through markitdown's own
 converter for their format (chosen by the file's extension, so a damaged PDF is reported as
-one rather than read as text), in a child process (`python -m agent.documents`) with a time
+one rather than read as text), in a child process (`python -m agent.research.documents`) with a time
 bound per file, since a hostile or broken file can make a parser spin: one that does not
 answer in time is killed, and the next file gets a new one. Each file's Markdown is cached
 under its content's SHA-256, so a folder is converted once and a changed file again. A PDF
@@ -181,7 +181,7 @@ class Converter:
     def _started(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "agent.documents"],
+                [sys.executable, "-m", "agent.research.documents"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
