@@ -22,7 +22,7 @@ test: test-offline test-real-model
 ## under a minute: tests/agent but test_cli.py, tests/offline_model, tests/api/inprocess. No lint.
 test-fast: sync
 	$(UV) run pytest tests/agent tests/offline_model tests/api/inprocess \
-		--ignore=tests/agent/test_cli.py
+		--ignore=tests/cli/test_cli.py
 
 ## Lint, type checks and every test on the offline model (no real model).
 test-offline: sync lint typecheck

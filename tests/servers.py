@@ -49,7 +49,7 @@ SCRUBBED = (
     "RATE_LIMIT_",
 )
 # Every process the tests and benchmarks start comes from one address, 127.0.0.1, which the
-# rate limits would count as one caller; tests/api/test_ratelimits.py sets them itself.
+# rate limits would count as one caller; tests/api/security/test_ratelimits.py sets them itself.
 UNLIMITED = {"RATE_LIMIT_PER_MINUTE": "0", "RATE_LIMIT_IN_FLIGHT": "0"}
 
 

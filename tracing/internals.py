@@ -273,7 +273,7 @@ class ImmediateTransactions:
 
     def __init__(self, db: Any) -> None:
         self._db = db
-        self.begun = 0  # transactions begun IMMEDIATE (tests/agent/test_internals.py)
+        self.begun = 0  # transactions begun IMMEDIATE (tests/tracing/test_internals.py)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._db, name)

@@ -1,5 +1,5 @@
 """API keys in process: the start-up warning of an open API on a public address, and the key
-ring the app is made with (the routes' answers are tests/api/test_auth.py's, over HTTP)."""
+ring the app is made with (the routes' answers are tests/api/security/test_auth.py's, over HTTP)."""
 
 from __future__ import annotations
 
