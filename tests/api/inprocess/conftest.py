@@ -51,7 +51,8 @@ def make_settings(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
         defaults = {
             "mlflow_tracking_uri": tracking_uri,
             "checkpoint_url": "memory",
-            # One in-process client is one caller; the limits are tests/api/security/test_ratelimits.py's.
+            # One in-process client is one caller; the limits are tested in
+            # tests/api/security/test_ratelimits.py.
             "rate_limit_per_minute": 0,
             "rate_limit_in_flight": 0,
         }
