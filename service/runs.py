@@ -13,18 +13,19 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from agent.prompts import UnknownPromptAlias
 from service.events import Event, EventHook
 from service.failures import WriteFailed
-from service.sessions.runlog import RunLog, RunRecord
+from service.sessions.runlog import RunEvent, RunLog, RunRecord
 from service.turn import PausedOutline, TurnResult, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
+BATCH = 500  # events stored in one write, at most
 CANCELLED = {"code": "cancelled", "message": "The run was cancelled (DELETE /runs/{id})."}
 
 # What a background run needs: the turn to start, told where its events go; how its result is
@@ -118,18 +119,26 @@ class BackgroundRuns:
 
         seq = 0
 
-        async def store(kind: str, data: dict[str, Any]) -> None:
+        def numbered(kind: str, data: dict[str, Any]) -> RunEvent | None:
             nonlocal seq
             if seq >= self.max_events and kind == "token":
-                return  # bounded: the `done` event still holds the whole article
+                return None  # bounded: the `done` event still holds the whole article
             seq += 1
-            await self.log.append(run_id, seq, kind, {**data, "trace_id": trace_id[0]})
+            return seq, kind, {**data, "trace_id": trace_id[0]}
 
         async def drain() -> None:
             while True:
-                event = await queue.get()
-                await store(event.kind, event.data)
-                queue.task_done()
+                waiting = [await queue.get()]
+                while not queue.empty() and len(waiting) < BATCH:
+                    waiting.append(queue.get_nowait())
+                kept = [n for e in waiting if (n := numbered(e.kind, e.data)) is not None]
+                try:
+                    await self.log.append(run_id, kept)
+                except Exception:  # the run goes on; its end waits for no event left unstored
+                    log.exception("background run %s: %d events not stored", run_id, len(kept))
+                finally:
+                    for _ in waiting:
+                        queue.task_done()
 
         writer = asyncio.create_task(drain())
         turn = asyncio.create_task(start(hear))
@@ -163,17 +172,13 @@ class BackgroundRuns:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             # Shielded: a shutdown that cancels this task must not lose how the run ended.
-            await asyncio.shield(self._finish(run_id, store, status, kind, outcome))
+            last = numbered(kind, outcome)
+            await asyncio.shield(self._finish(run_id, last, status, outcome))
 
     async def _finish(
-        self,
-        run_id: str,
-        store: Callable[[str, dict[str, Any]], Awaitable[None]],
-        status: str,
-        kind: str,
-        outcome: dict[str, Any],
+        self, run_id: str, last: RunEvent | None, status: str, outcome: dict[str, Any]
     ) -> None:
-        await store(kind, outcome)
+        await self.log.append(run_id, [last] if last else [])
         await self.log.finish(run_id, status, outcome)
 
     async def _watch_for_cancel(self, run_id: str, turn: asyncio.Task[TurnResult]) -> None:

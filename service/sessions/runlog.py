@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.sessions import sql
+
+# A stored event of a run: its number (the SSE `id`), kind and data.
+RunEvent = tuple[int, str, dict[str, Any]]
 
 TERMINAL = frozenset({"done", "failed", "cancelled", "awaiting_outline"})
 CREATE = (
@@ -41,7 +45,7 @@ class RunRecord:
 class RunLog(Protocol):
     async def setup(self) -> None: ...
     async def create(self, run_id: str, user_id: str | None) -> None: ...
-    async def append(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None: ...
+    async def append(self, run_id: str, events: Sequence[RunEvent]) -> None: ...
     async def finish(self, run_id: str, status: str, outcome: dict[str, Any]) -> None: ...
     async def get(self, run_id: str) -> RunRecord | None: ...
     async def events_after(
@@ -65,8 +69,8 @@ class MemoryRunLog:
         self._runs[run_id] = RunRecord(run_id, user_id, "running", time.time(), None, False)
         self._events[run_id] = []
 
-    async def append(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
-        self._events[run_id].append((seq, kind, data))
+    async def append(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        self._events[run_id].extend(events)
 
     async def finish(self, run_id: str, status: str, outcome: dict[str, Any]) -> None:
         run = self._runs[run_id]
@@ -115,14 +119,18 @@ class SqlRunLog:
             time.time(),
         )
 
-    async def append(self, run_id: str, seq: int, kind: str, data: dict[str, Any]) -> None:
-        await self._do(
-            "INSERT INTO run_events (run_id, seq, kind, data) VALUES (?, ?, ?, ?)",
-            run_id,
-            seq,
-            kind,
-            json.dumps(data, default=str),
-        )
+    async def append(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        # One statement for every event waiting: a stream of tokens costs one write per batch,
+        # not one per token, so the log keeps up with the run however busy the database is.
+        if not events:
+            return
+        rows = ", ".join(["(?, ?, ?, ?)"] * len(events))
+        params = [
+            value
+            for seq, kind, data in events
+            for value in (run_id, seq, kind, json.dumps(data, default=str))
+        ]
+        await self._do(f"INSERT INTO run_events (run_id, seq, kind, data) VALUES {rows}", *params)
 
     async def finish(self, run_id: str, status: str, outcome: dict[str, Any]) -> None:
         await self._do(
