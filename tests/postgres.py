@@ -1,11 +1,10 @@
 """A real PostgreSQL server for the tests: Debian's `postgresql` binaries, `initdb` in a temporary
-folder, listening on a free loopback port, stopped and removed afterwards. `.ci/run` installs
-the package when it is missing."""
+folder, listening on a free loopback port, stopped and removed afterwards. `make test` installs
+the package when it is missing (tests/system.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -15,16 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.servers import free_port
+from tests.system import postgres_binaries
 
 USER = "writer"  # the database role the tests connect as (trust authentication, loopback)
-
-
-def binaries() -> Path | None:
-    """Where `initdb` and `pg_ctl` are: on PATH, or Debian's versioned folder."""
-    if found := shutil.which("initdb"):
-        return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(versions[-1]).parent if versions else None
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -35,7 +27,7 @@ def _as_server_user(command: list[str]) -> list[str]:
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """A fresh server and its URL (database `postgres`, role `writer`)."""
-    bin_dir = binaries()
+    bin_dir = postgres_binaries()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
     # Not under pytest's tmp folders: the server's user must be able to reach its folder.

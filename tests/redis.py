@@ -1,4 +1,4 @@
-"""A real Redis server for the tests: Debian's `redis-server` (`.ci/run` installs it when
+"""A real Redis server for the tests: Debian's `redis-server` (`make test` installs it when
 missing), on a free loopback port, in memory only, stopped after use."""
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ def test_one_article_in_flight_per_caller(limited: Server) -> None:
         assert client.post("/write", json={**body, "target_words": 150}).status_code == 200
 
 
+@pytest.mark.redis
 def test_two_processes_share_one_limit_through_redis(tmp_path: Path) -> None:
     with redis_server() as redis:
         env = {
@@ -92,6 +93,7 @@ def test_two_processes_share_one_limit_through_redis(tmp_path: Path) -> None:
                 server.stop()
 
 
+@pytest.mark.redis
 def test_without_its_redis_the_limit_lets_requests_through_and_says_so(tmp_path: Path) -> None:
     with redis_server() as redis:
         server = start_api(
