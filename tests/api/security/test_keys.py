@@ -41,6 +41,8 @@ def test_one_name_may_hold_two_keys_while_one_is_rotated() -> None:
         f"a b:{keys.digest(ADA)}",  # a name no trace can carry
         f":{keys.digest(ADA)}",
     ],
+    # Ids that do not hold the random key: each test process must collect the same tests.
+    ids=["no-digest", "the-key-itself", "short-digest", "space-in-name", "no-name"],
 )
 def test_a_malformed_entry_is_named_with_what_to_write(text: str) -> None:
     with pytest.raises(keys.KeyFileError, match=r"API_KEYS, entry 1: write name:<sha256"):
