@@ -29,7 +29,15 @@ from service.turn import PausedOutline, TurnResult, WriteResult
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5
-FAREWELL_SECONDS = 1.0  # before the grace period ends: time to send the `error` event
+
+
+def farewell_seconds(grace_seconds: float) -> float:
+    """How long before the grace period ends a stream's run is stopped: the time to cancel the
+    run (its spans ended) and send the `error` event before the server closes the connection.
+    A third of the grace period, from 1 s to 5 s: a busy machine needs more than a second."""
+    return min(max(grace_seconds / 3, 1.0), 5.0)
+
+
 SHUTTING_DOWN = {
     "code": "shutting_down",
     "message": "The server is shutting down and stopped this article. Try again.",
@@ -64,7 +72,9 @@ async def stream_article(
 
     async def stop_before_the_grace_period_ends() -> None:
         await shutdown.wait()
-        await asyncio.sleep(max(shutdown_grace_seconds - FAREWELL_SECONDS, 0))
+        await asyncio.sleep(
+            max(shutdown_grace_seconds - farewell_seconds(shutdown_grace_seconds), 0)
+        )
         run.cancel()
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 from service import tracking_server
-from tests.servers import (
+from testbed.servers import (
     Server,
     finalized,
     free_port,
@@ -123,8 +123,7 @@ def apis(
 
 @contextlib.contextmanager
 def _database() -> Iterator[str]:
-    from tests.on_postgres.conftest import database
-    from tests.postgres import postgres_server
+    from testbed.postgres import database, postgres_server
 
     with postgres_server() as url:
         yield database(url, "mlflow_bench")

@@ -11,7 +11,8 @@ side of a socket call, is not in them). Nothing in the app is changed to be prof
 
 Prints CPU per article by who owns the work, traced against untraced: a sample belongs to
 `tracing` when any frame in its stack is MLflow's, OpenTelemetry's, LangChain's tracer
-callbacks or the app's agent/tracing; the others are grouped by the innermost library frame.
+callbacks, the app's tracing layer or the agent's state spans; the others are grouped by the
+innermost library frame.
 Then, for the traced API's tracing samples, the entry points (the outermost tracing frame of
 each stack: what called into tracing) and the functions that did the work (the innermost
 frame), each as ms per article. `--save` keeps py-spy's raw stacks for a flame graph.
@@ -46,12 +47,13 @@ TRACING = (
     ("mlflow", "/mlflow/"),
     ("opentelemetry", "/opentelemetry/"),
     ("langchain tracer callbacks", "/langchain_core/tracers/"),
-    ("app tracing", "/agent/tracing/"),
+    ("app tracing", "/tracing/"),  # the app's tracing layer (MLflow's own matched above)
+    ("app tracing", "/agent/spans.py"),  # the agent's node state spans
 )
 # Tracing's wrappers around someone else's function: below these frames the work is that
 # function's own (the node the app's span decorator runs, the LangChain call autolog patched).
 PASS_THROUGH = (
-    ("run", "tracing/spans.py"),
+    ("run", "agent/spans.py"),
     ("call_original", "mlflow/utils/autologging_utils/safety.py"),
 )
 OWNERS = (
@@ -70,6 +72,7 @@ OWNERS = (
     ("ranking", "/rank_bm25"),
     ("ranking", "/numpy/"),
     ("app", "/agent/"),
+    ("app", "/service/"),
     ("app", "/api/"),
 )
 

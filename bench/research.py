@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from tests.agent.test_documents import tidal_folder
 
 from agent.research import grounding
 from agent.research.sources import Reading, SourceLibrary
@@ -29,7 +28,8 @@ from agent.settings import BUNDLED_SOURCES
 from cli.settings import Settings
 from service.request import WriteRequest
 from service.turn import ArticleWriter
-from tests.webserver import fake_web
+from testbed.documents import tidal_folder
+from testbed.webserver import fake_web
 
 QUERIES = ["coral bleaching", "tidal barrages", "history of paper", "solar power costs"]
 

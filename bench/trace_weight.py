@@ -23,7 +23,7 @@ from mlflow.entities import Span
 from agent.research.sources import SourceLibrary
 from agent.settings import get_settings
 from bench.harness import apis
-from tests.servers import wait_for_trace
+from testbed.servers import wait_for_trace
 
 TOPIC = "How honeybees pollinate crops"
 KIB = 1024

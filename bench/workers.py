@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.harness import Server, experiment_name, free_port, start_postgres_mlflow
 from bench.phases import Phase, report_phase, report_ratios
 from bench.throughput import COMMON, report_storage, run_load, warm_up
-from tests.servers import clean_env, start_process, wait_healthy
+from testbed.servers import clean_env, start_process, wait_healthy
 
 BASELINE = "1 worker"
 

@@ -12,7 +12,7 @@ from typing import Any
 from cli.prompts import use_mlflow
 from cli.settings import Settings
 
-EVALS = Path(__file__).resolve().parent.parent.parent / "evals"
+EVALS = Path(__file__).resolve().parents[1] / "evals"
 
 
 def add(commands: Any) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cli.settings import Settings
-from tests.servers import Server, mlflow_server, start_traced_api, writer_cli
-from tests.system import NEEDS
+from testbed.servers import Server, mlflow_server, start_traced_api, writer_cli
+from testbed.system import NEEDS
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +86,13 @@ def offline_settings(untraced: Callable[..., Settings]) -> Settings:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server for the session's tests that need one."""
-    from tests import postgres
+    from testbed import postgres
 
     with postgres.postgres_server() as url:
         yield url
 
 
-# Tests that need a system package say so with its marker (tests/system.py), or by the fixture
+# Tests that need a system package say so with its marker (testbed/system.py), or by the fixture
 # that starts it; on a machine without the package they are skipped with the command that
 # installs it, and `make test` reports the tier as skipped rather than failed.
 NEEDED_BY_FIXTURE = {"postgres_url": "postgres", "browser": "browser"}

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.system import COMPILER, NEEDS, Need
+from testbed.system import COMPILER, NEEDS, Need
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the project's environment: `uv run` put us in it

@@ -16,7 +16,7 @@ import pytest
 from mlflow.entities import Trace
 
 from service.analytics import NODES
-from tests.servers import Server, start_traced_api, wait_for_trace, writer_cli
+from testbed.servers import Server, start_traced_api, wait_for_trace, writer_cli
 
 EXPERIMENT = "analytics"  # its own: the figures cover every trace in it
 TOPICS = ["Coral reefs", "Wind power", "Sleep and caffeine", "Medieval castle architecture"]

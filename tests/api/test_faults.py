@@ -14,7 +14,7 @@ from mlflow.entities import Trace
 
 from service import tracking_server
 from service.llm import PROVIDER_ERROR_EVENT
-from tests.servers import (
+from testbed.servers import (
     Load,
     Server,
     free_port,

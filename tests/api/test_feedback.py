@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, start_traced_api, wait_for_trace
+from testbed.servers import Server, free_port, start_traced_api, wait_for_trace
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.servers import Server, wait_for_trace
+from testbed.servers import Server, wait_for_trace
 
 # The errors a stream may end with that are the client's doing (422 as JSON); any other
 # (`internal_error`, `provider_error`, `timeout`, ...) is what a 5xx would have been.

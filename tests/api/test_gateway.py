@@ -30,7 +30,7 @@ from agent.state import Outline
 from agent.structured import response_format
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
 from service.llm import PROVIDER_ERROR_EVENT
-from tests.servers import (
+from testbed.servers import (
     GATEWAY_SERVER_ENV,
     Server,
     create_gateway_endpoint,

@@ -11,7 +11,7 @@ from httpx_sse import connect_sse
 
 from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from tests.servers import Server, wait_for_trace
+from testbed.servers import Server, wait_for_trace
 
 OFF_LIBRARY = "Medieval Japanese castle architecture"
 

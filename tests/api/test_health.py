@@ -1,15 +1,11 @@
-"""GET /health and GET /ready, with the tracking server up."""
+"""GET /ready with a tracking server up, over real HTTP (health and the degraded answers are
+tests/api/inprocess/test_operations.py's)."""
 
 from __future__ import annotations
 
 import httpx
 
-from tests.servers import Server
-
-
-def test_health_answers(api: Server) -> None:
-    answer = httpx.get(f"{api.url}/health", timeout=10)
-    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+from testbed.servers import Server
 
 
 def test_ready_checks_tracking_and_sources(api: Server) -> None:

@@ -14,7 +14,7 @@ from mlflow.entities import SpanType, Trace
 from agent.context import TRIM_EVENT
 from agent.nodes.research import FALLBACK_EVENT
 from agent.structured import UNUSABLE_EVENT
-from tests.servers import (
+from testbed.servers import (
     Server,
     provider_env,
     start_offline_model,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers import Server, start_traced_api, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 
 @pytest.fixture(scope="module")

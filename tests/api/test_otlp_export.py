@@ -12,7 +12,7 @@ import mlflow
 import pytest
 
 from service import tracking_server
-from tests.servers import Server, free_port, start_traced_api, wait_for_trace
+from testbed.servers import Server, free_port, start_traced_api, wait_for_trace
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from tests.servers import Server, free_port, start_traced_api
+from testbed.servers import Server, free_port, start_traced_api
 from tracing.metrics import SPAN_DURATION_LABELS
 
 

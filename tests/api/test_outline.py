@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import mlflow
 
+from testbed.servers import Server, wait_for_trace
 from tests.api.test_stream import read_stream
-from tests.servers import Server, wait_for_trace
 
 OWNER = {"user_id": "ada"}
 

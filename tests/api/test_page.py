@@ -33,7 +33,7 @@ from playwright.sync_api import (
 from agent.settings import BUNDLED_SOURCES
 from api.security import keys
 from service.failures import WriteFailed
-from tests.servers import Server, start_traced_api, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 CHROMIUM = shutil.which("chromium")
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from agent.settings import BUNDLED_PROMPTS
-from tests.servers import (
+from testbed.servers import (
     Server,
     free_port,
     start_traced_api,

@@ -11,8 +11,8 @@ import mlflow
 
 from agent import citations
 from agent.settings import BUNDLED_SOURCES
+from testbed.servers import Server, wait_for_trace
 from tests.api.test_stream import read_stream
-from tests.servers import Server, wait_for_trace
 
 OWNER = {"user_id": "ada"}
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.servers import Server, start_traced_api, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 OWNER = {"user_id": "ada"}
 ASYNC = {"Prefer": "respond-async"}

@@ -9,7 +9,7 @@ import httpx
 import mlflow
 import pytest
 
-from tests.servers import Server, start_traced_api, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 
 def write(api: Server, **body: object) -> httpx.Response:

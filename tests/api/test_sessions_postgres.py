@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testbed.servers import Server, start_traced_apis
 from tests.api.test_runs import read_events, start_run, wait_run
-from tests.servers import Server, start_traced_apis
 
 OWNER = {"user_id": "ada"}
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
-from tests.servers import (
+from testbed.servers import (
     Server,
     provider_env,
     start_offline_model,

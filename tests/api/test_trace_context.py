@@ -22,7 +22,7 @@ from httpx_sse import connect_sse
 from mlflow.entities import Span, Trace
 from mlflow.exceptions import MlflowException
 
-from tests.servers import (
+from testbed.servers import (
     Server,
     provider_env,
     start_offline_model,

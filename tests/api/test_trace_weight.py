@@ -9,7 +9,7 @@ from mlflow.entities import SpanType
 
 from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
-from tests.servers import Server, wait_for_trace
+from testbed.servers import Server, wait_for_trace
 
 # Where a source document's text belongs: the tool or retriever span that returned it, and the
 # chat spans whose requests carried it to the model.

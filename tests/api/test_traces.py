@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import Server, wait_for_trace, writer_cli
+from testbed.servers import Server, wait_for_trace, writer_cli
 
 
 def traces(api: Server, **params: object) -> httpx.Response:

@@ -16,7 +16,7 @@ import pytest
 from mlflow.entities import LoggedModel, Trace
 
 from service import versions
-from tests.servers import Server, wait_for_trace
+from testbed.servers import Server, wait_for_trace
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -13,7 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, clean_env, free_port, start_process, wait_for_trace, wait_healthy
+from testbed.servers import (
+    Server,
+    clean_env,
+    free_port,
+    start_process,
+    wait_for_trace,
+    wait_healthy,
+)
 
 TOPICS = ["Coral reefs", "Wind power", "Sleep and caffeine", "Solar power"]
 WAVES = 5  # bursts of articles, at most, until both workers have answered

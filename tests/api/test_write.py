@@ -9,7 +9,7 @@ import httpx
 from mlflow.entities import Trace
 
 from agent.graph import build_graph
-from tests.servers import Server, traces_linked_to, wait_for_trace
+from testbed.servers import Server, traces_linked_to, wait_for_trace
 
 # Every node but revise, which runs only when review asks for it, and amend, which runs only on
 # a follow-up (tests/api/test_revise.py).

@@ -11,12 +11,12 @@ RAW = "\n".join(
         "(mlflow/utils/autologging_utils/safety.py:5);dumps (json/__init__.py:2) 30",
         # The node the app's span decorator runs: the app's own work, not tracing.
         "_run (asyncio/events.py:80);traced_node.<locals>.decorate.<locals>.run "
-        "(/work/main/agent/tracing/spans.py:108);draft (/work/main/agent/nodes/draft.py:40);"
+        "(/work/main/agent/spans.py:108);draft (/work/main/agent/nodes/draft.py:40);"
         "findall (re/__init__.py:3) 20",
         # The span decorator's own summary of the state: tracing.
         "_run (asyncio/events.py:80);traced_node.<locals>.decorate.<locals>.run "
-        "(/work/main/agent/tracing/spans.py:103);state_attributes "
-        "(/work/main/agent/tracing/spans.py:70);count_words (/work/main/agent/citations.py:36) 6",
+        "(/work/main/agent/spans.py:103);state_attributes "
+        "(/work/main/agent/spans.py:70);count_words (/work/main/agent/citations.py:36) 6",
         # LangChain's own constructor, called through autolog's patch: LangChain's work.
         "safe_patch.<locals>.safe_patch_function (mlflow/utils/autologging_utils/safety.py:9);"
         "safe_patch.<locals>.safe_patch_function.<locals>.call_original "
@@ -45,6 +45,6 @@ def test_tracing_is_told_by_entry_point_and_by_the_function_doing_the_work() -> 
     assert entries == {
         "exception_safe_function_for_class.<locals>.safe_function "
         "(mlflow/utils/autologging_utils/safety.py)": 30,
-        "state_attributes (tracing/spans.py)": 6,
+        "state_attributes (agent/spans.py)": 6,
     }
     assert leaves == {"dumps (json/__init__.py)": 30, "count_words (agent/citations.py)": 6}

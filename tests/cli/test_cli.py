@@ -1,7 +1,9 @@
-"""`writer write` end to end in a subprocess, traced into a local sqlite store."""
+"""`writer write` and `writer up` end to end in a subprocess, traced into a local sqlite store;
+`writer sources` and the refusals in process."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sys
@@ -11,7 +13,9 @@ import httpx
 import mlflow
 import pytest
 
-from tests.servers import clean_env, free_port, start_process, wait_healthy, writer_cli
+from testbed.documents import tidal_folder
+from testbed.servers import clean_env, free_port, start_process, wait_healthy, writer_cli
+from tests.cli.conftest import Cli
 
 
 def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None:
@@ -29,8 +33,8 @@ def test_write_prints_progress_the_article_and_the_trace(tmp_path: Path) -> None
     assert trace.info.state.value == "OK"
 
 
-def test_write_refuses_a_bad_topic(tmp_path: Path) -> None:
-    done = writer_cli("write", "ab", cwd=tmp_path)
+def test_write_refuses_a_bad_topic(cli: Cli) -> None:
+    done = cli("write", "ab")
     assert done.returncode == 2 and "3 to 300 characters" in done.stderr
 
 
@@ -70,21 +74,20 @@ def test_up_serves_and_sigterm_stops_mlflow_with_the_api(tmp_path: Path) -> None
         httpx.get(f"http://127.0.0.1:{mlflow_port}/health", timeout=2)
 
 
-def test_sources_lists_what_was_indexed_and_what_could_not_be_read(tmp_path: Path) -> None:
-    import json
-
-    from tests.agent.test_documents import tidal_folder
+def test_sources_lists_what_was_indexed_and_what_could_not_be_read(
+    tmp_path: Path, cli: Cli
+) -> None:
 
     folder = tidal_folder(tmp_path / "docs")
     (folder / "broken.pdf").write_bytes(b"not a pdf")
     env = {"SOURCES_DIR": str(folder), "SOURCES_CACHE_DIR": str(tmp_path / "cache")}
-    done = writer_cli("sources", cwd=tmp_path, **env)
+    done = cli("sources", **env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(your documents): 3 documents indexed" in done.stdout
     assert "barrages.pdf" in done.stdout and "costs.docx" in done.stdout
     assert "Not read (1):" in done.stdout and "broken.pdf: not a readable PDF file" in done.stdout
 
-    listed = json.loads(writer_cli("sources", "--json", cwd=tmp_path, **env).stdout)
+    listed = json.loads(cli("sources", "--json", **env).stdout)
     assert {d["location"] for d in listed["indexed"]} == {
         "barrages.pdf",
         "streams.html",
@@ -93,5 +96,5 @@ def test_sources_lists_what_was_indexed_and_what_could_not_be_read(tmp_path: Pat
     assert listed["skipped"] == [
         {"file": "broken.pdf", "reason": "not a readable PDF file (PDFSyntaxError): skipped"}
     ]
-    missing = writer_cli("sources", cwd=tmp_path, SOURCES_DIR=str(tmp_path / "nope"))
+    missing = cli("sources", SOURCES_DIR=str(tmp_path / "nope"))
     assert missing.returncode == 2 and "does not exist" in missing.stdout

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from cli.settings import Settings
 from evals.judges import judges
 from service.llm import chat_model
-from tests.servers import Server, free_port, start_offline_model
+from testbed.servers import Server, free_port, start_offline_model
 
 JUDGES = [
     "writing_guidelines",

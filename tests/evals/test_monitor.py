@@ -38,7 +38,7 @@ from mlflow.genai.scorers import (
 
 from cli.settings import Settings
 from evals.judges import judges
-from tests.servers import (
+from testbed.servers import (
     Server,
     create_gateway_endpoint,
     gateway_server,

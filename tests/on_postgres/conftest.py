@@ -6,19 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
+from testbed.postgres import database
+from testbed.servers import Server, mlflow_server
 from tests.conftest import suite_api, sync_prompts
-from tests.servers import Server, mlflow_server
-
-
-def database(postgres_url: str, name: str) -> str:
-    """A new database on the tests' PostgreSQL server, and its URL."""
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,15 @@ import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
+from testbed.postgres import database
+from testbed.servers import (
+    clean_env,
+    free_port,
+    mlflow_server,
+    start_process,
+    wait_for_trace,
+    wait_healthy,
+)
 from tests.api.test_feedback import (
     article_trace,
     test_feedback_lands_on_the_trace_and_a_second_rating_replaces_the_first,
@@ -31,15 +40,6 @@ from tests.api.test_write import (
     test_write_returns_an_article_and_the_id_of_its_trace,
 )
 from tests.evals.test_eval_cli import test_eval_logs_a_run_and_gates_on_thresholds
-from tests.on_postgres.conftest import database
-from tests.servers import (
-    clean_env,
-    free_port,
-    mlflow_server,
-    start_process,
-    wait_for_trace,
-    wait_healthy,
-)
 
 __all__ = [  # collected here, against this folder's fixtures
     "article_trace",

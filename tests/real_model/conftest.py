@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from testbed.servers import Server, free_port, start_traced_api
 from tests.real_model import llama
 from tests.real_model.report import Report
-from tests.servers import Server, free_port, start_traced_api
 
 # Bounds for a 135M model on 2 CPU cores: one model call can take minutes, so a retry would only
 # spend the step's time; one revision and one editor round keep an article under the request's

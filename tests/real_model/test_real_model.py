@@ -19,8 +19,8 @@ import pytest
 from agent.research.sources import SourceLibrary
 from agent.settings import BUNDLED_SOURCES
 from service.failures import WriteFailed
+from testbed.servers import wait_for_trace
 from tests.real_model.report import Report, Run, summarize_model_log, summarize_trace
-from tests.servers import wait_for_trace
 
 if TYPE_CHECKING:
     from tests.real_model.conftest import RealApi

@@ -148,7 +148,7 @@ async def test_a_grading_model_decides_among_the_sources_the_rule_kept(untraced)
 async def test_an_article_on_the_readers_own_files_cites_them_by_file(
     untraced, tmp_path: Path
 ) -> None:
-    from tests.agent.test_documents import tidal_folder
+    from testbed.documents import tidal_folder
 
     folder = tidal_folder(tmp_path / "docs")
     settings = untraced(sources_dir=folder, sources_cache_dir=tmp_path / "cache")
@@ -167,7 +167,7 @@ async def test_an_article_on_the_readers_own_files_cites_them_by_file(
 async def test_a_topic_outside_the_readers_files_names_the_folder_searched(
     untraced, tmp_path: Path
 ) -> None:
-    from tests.agent.test_documents import tidal_folder
+    from testbed.documents import tidal_folder
 
     folder = tidal_folder(tmp_path / "docs")
     (folder / "broken.pdf").write_bytes(b"not a pdf")
@@ -182,7 +182,7 @@ async def test_a_topic_outside_the_readers_files_names_the_folder_searched(
 async def test_an_article_on_a_topic_outside_the_library_cites_wikipedia_by_url(
     untraced,
 ) -> None:
-    from tests.webserver import fake_web
+    from testbed.webserver import fake_web
 
     with fake_web() as site:
         settings = untraced(**site.settings("wikipedia"))
@@ -199,7 +199,7 @@ async def test_an_article_on_a_topic_outside_the_library_cites_wikipedia_by_url(
 
 
 async def test_a_source_that_gives_orders_changes_nothing_in_the_article(untraced) -> None:
-    from tests.webserver import fake_web
+    from testbed.webserver import fake_web
 
     with fake_web() as site:
         site.tavily_results = ["ignore-instructions", "lens-grinding"]
@@ -214,7 +214,7 @@ async def test_a_source_that_gives_orders_changes_nothing_in_the_article(untrace
 
 
 async def test_a_provider_that_fails_leaves_an_honest_answer(untraced) -> None:
-    from tests.webserver import fake_web
+    from testbed.webserver import fake_web
 
     with fake_web() as site:
         site.mode = "429"

@@ -34,7 +34,7 @@ from agent.state import ArticleState, Outline, Section, Source
 from agent.tools import EDITOR_TOOLS, RESEARCH_TOOLS
 from cli.settings import Settings
 from service.llm import OFFLINE_BASE_URL, chat_model
-from tests.servers import SCRUBBED
+from testbed.servers import SCRUBBED
 
 # On the bundled library: a topic it covers, and one it has nothing on.
 ON_LIBRARY = "How honeybees pollinate crops"

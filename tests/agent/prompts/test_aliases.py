@@ -7,7 +7,7 @@ from agent.prompts.aliases import request_aliases
 from agent.prompts.files import PromptBook
 from agent.settings import BUNDLED_PROMPTS
 from cli.settings import Settings
-from tests.servers import free_port
+from testbed.servers import free_port
 
 
 def settings_for(uri: str) -> Settings:

@@ -11,7 +11,7 @@ import pytest
 
 from agent.research import web
 from cli.settings import Settings
-from tests.webserver import FakeWeb, fake_web
+from testbed.webserver import FakeWeb, fake_web
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from api.main import create_app
 from cli.settings import Settings
 from service import versions
+from testbed.servers import SCRUBBED
 from tests.api.inprocess.harness import BASE_URL, Serve, Served
-from tests.servers import SCRUBBED
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +42,7 @@ def no_git(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_settings(tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
     """Settings for an in-process app; keyword arguments override single settings."""
     # The developer's shell (LLM_MODEL, MAX_CONCURRENT_WRITES, ...) must not change what the
-    # tests see, as it cannot for the end-to-end tier's subprocesses (tests.servers.clean_env).
+    # tests see, as it cannot for the end-to-end tier's subprocesses (testbed.servers.clean_env).
     for name in list(os.environ):
         if name.startswith(SCRUBBED):
             monkeypatch.delenv(name)

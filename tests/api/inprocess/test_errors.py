@@ -100,6 +100,7 @@ async def test_feedback_on_a_trace_that_does_not_exist_is_404_after_a_short_wait
         (b"topic=bees", "application/x-www-form-urlencoded", "Send a JSON object"),
         (b"[1, 2]", "application/json", "Send a JSON object"),
         (b'{"topic": "\xe9t\xe9"}', "application/json", "encoded as UTF-8"),  # Latin-1
+        (b"[" * 5000, "application/json", "cannot be read as JSON"),  # nested too deep
     ],
 )
 async def test_a_body_that_is_not_a_json_object_is_a_422_not_a_400(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from testbed.servers import free_port
 from tests.api.inprocess.harness import Serve
-from tests.servers import free_port
 
 
 @pytest.mark.parametrize("path", ["/traces?user_id=ada", "/analytics/tools?since=1d"])

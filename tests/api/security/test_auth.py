@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from api.security import keys
-from tests.servers import Server, start_traced_api, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 ADA, CI, TEMP = keys.new_key(), keys.new_key(), keys.new_key()
 TOPIC = "How honeybees pollinate crops"

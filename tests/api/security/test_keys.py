@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from api.security import keys
 from cli.settings import Settings
-from tests.servers import writer_cli
+from testbed.servers import writer_cli
 
 ADA, CI = keys.new_key(), keys.new_key()
 

@@ -1,6 +1,6 @@
 """Rate limits (api/security/ratelimit_routes.py) on real servers under uvicorn: the 61st request
 in a minute, per API key or per address, articles in flight, and one limit shared by two
-processes through a real Redis (tests/redis.py), which, when it goes down, lets requests through
+processes through a real Redis (testbed/redis.py), which, when it goes down, lets requests through
 and says so."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from api.security import keys
-from tests.redis import redis_server
-from tests.servers import Server, start_api
+from testbed.redis import redis_server
+from testbed.servers import Server, start_api
 
 ADA, GRACE = keys.new_key(), keys.new_key()
 ALIASES = "/prompts/aliases"  # the cheapest route that counts

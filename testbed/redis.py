@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-from tests.servers import free_port
+from testbed.servers import free_port
 
 BINARY = shutil.which("redis-server")
 

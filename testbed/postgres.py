@@ -1,6 +1,6 @@
 """A real PostgreSQL server for the tests: Debian's `postgresql` binaries, `initdb` in a temporary
 folder, listening on a free loopback port, stopped and removed afterwards. `make test` installs
-the package when it is missing (tests/system.py)."""
+the package when it is missing (testbed/system.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.servers import free_port
-from tests.system import postgres_binaries
+import psycopg
+
+from testbed.servers import free_port
+from testbed.system import postgres_binaries
 
 USER = "writer"  # the database role the tests connect as (trust authentication, loopback)
 
@@ -74,3 +76,11 @@ def postgres_server() -> Iterator[str]:
                 timeout=60,
             )
         shutil.rmtree(home, ignore_errors=True)
+
+
+def database(postgres_url: str, name: str) -> str:
+    """A new database on the tests' PostgreSQL server, and its URL."""
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
