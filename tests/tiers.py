@@ -8,8 +8,8 @@ command that fixes it. A missing package skips its tests, never fails the run.
     uv run python -m tests.tiers                 # every tier
     uv run python -m tests.tiers offline eval    # some of them
 
-TEST_WORKERS sets pytest-xdist's processes for the offline tier (default: one per core, at
-least two; most of the tier waits on the servers it starts, not on the CPU).
+TEST_WORKERS sets pytest-xdist's processes for the offline tier (default: one more than the
+cores, for the time each spends waiting on the servers it starts; more only adds load).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def python(*args: str) -> list[str]:
 
 
 def workers() -> str:
-    return os.environ.get("TEST_WORKERS") or str(max(2, os.cpu_count() or 1))
+    return os.environ.get("TEST_WORKERS") or str((os.cpu_count() or 1) + 1)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from testbed.servers import Server, wait_for_trace
+from testbed.servers import Server, start_traced_api, wait_for_trace
 
 # The errors a stream may end with that are the client's doing (422 as JSON); any other
 # (`internal_error`, `provider_error`, `timeout`, ...) is what a 5xx would have been.
@@ -69,7 +70,21 @@ def stream_ends_cleanly(
 
 
 @pytest.fixture(scope="module")
-def api_schema(api: Server, mlflow_url: str) -> schemathesis.BaseSchema:
+def fuzzed_api(
+    mlflow_url: str, synced_prompts: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """An API of its own, whose feedback on a trace not stored gives up after a fifth of a
+    second: most generated trace ids name no trace, and the suite's API waits 3 s on each."""
+    server = start_traced_api(
+        tmp_path_factory.mktemp("fuzz"), mlflow_url, "tests-fuzz", FEEDBACK_WAIT_SECONDS="0.2"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_api: Server, mlflow_url: str) -> schemathesis.BaseSchema:
+    api = fuzzed_api
     answer = httpx.post(f"{api.url}/write", json={"topic": "Tide pools"}, timeout=60)
     trace_id = answer.json()["trace_id"]
     wait_for_trace(mlflow_url, trace_id)
