@@ -154,6 +154,9 @@ def parts() -> Parts:
     return Parts(binary, template, weights())
 
 
+SEED = 20_261_207
+
+
 def command(found: Parts, port: int) -> list[str]:
     return [
         str(found.server),
@@ -169,6 +172,9 @@ def command(found: Parts, port: int) -> list[str]:
         "--no-webui",
         # Grammar-constrained JSON loops inside arrays without a repeat penalty.
         "--repeat-penalty", "1.12",
+        # Every request samples from the same seed (at the prompts' own temperatures), and
+        # one slot on fixed threads computes alike: a run of the tier repeats.
+        "--seed", str(SEED),
     ]  # fmt: skip
 
 
