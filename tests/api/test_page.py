@@ -87,7 +87,7 @@ def page_api(
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if CHROMIUM is None:
-        pytest.skip("no `chromium` on PATH: `apt-get install chromium` (.ci/run installs it)")
+        pytest.skip("no `chromium` on PATH: `apt-get install chromium` (make test installs it)")
     with sync_playwright() as playwright:
         # Every address but loopback goes to a closed port: the page must need nothing else.
         nowhere: ProxySettings = {"server": "http://127.0.0.1:9", "bypass": "127.0.0.1,localhost"}
