@@ -116,8 +116,11 @@ def run(tier: Tier) -> None:
 def main() -> int:
     chosen = [t.name for t in tiers()]
     parser = argparse.ArgumentParser(prog="python -m tests.tiers")
-    parser.add_argument("only", nargs="*", choices=chosen, help="tiers to run (default: all)")
+    # No `choices`: argparse (3.11) checks the empty default against them too, and refuses it.
+    parser.add_argument("only", nargs="*", help=f"tiers to run: {', '.join(chosen)} (all)")
     names = parser.parse_args().only or chosen
+    if unknown := set(names) - set(chosen):
+        parser.error(f"no tier {', '.join(sorted(unknown))}; the tiers are {', '.join(chosen)}")
     plan = [t for t in tiers() if t.name in names]
     started = time.monotonic()
 
