@@ -26,7 +26,7 @@ test: sync
 
 ## The tests that start no process (MLflow server, uvicorn, the `writer` CLI), in under a minute.
 test-fast: sync
-	$(UV) run pytest -p no:cacheprovider -n 2 $(FAST)
+	$(UV) run pytest -p no:cacheprovider -n 2 --dist loadfile $(FAST)
 
 ## Lint, type checks and every test on the offline model (no real model).
 test-offline: sync

@@ -84,7 +84,9 @@ def tiers() -> list[Tier]:
         ),
         Tier(
             "offline",
-            [[*pytest, "-n", workers(), "--dist", "loadgroup"]],
+            # A file's tests on one process: its module-scoped servers are started once, not
+            # once per process that happens to get one of its tests.
+            [[*pytest, "-n", workers(), "--dist", "loadfile"]],
             "every test on the offline model (MLflow, PostgreSQL, Redis, Chromium, uvicorn)",
         ),
         Tier(
