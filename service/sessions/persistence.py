@@ -72,6 +72,18 @@ MEMORY = "memory"
 SQLITE = "sqlite:///"
 POSTGRES = ("postgresql://", "postgres://")
 SETUP_LOCK = 7_232_001  # the advisory lock replicas take in turn to create or migrate tables
+SETUP_POLL_SECONDS = 0.2
+
+
+async def _take(connection: Any, lock: int) -> None:
+    """Takes a session-level advisory lock by trying it until it is free: between tries this
+    connection runs no statement, so holds no snapshot another replica's migration waits on."""
+    while True:
+        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (lock,))
+        row = await cursor.fetchone()
+        if row and row["taken"]:
+            return
+        await asyncio.sleep(SETUP_POLL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -161,8 +173,11 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Persistence]:
         claims = postgres_claims(pool)
         runs = SqlRunLog(*sql.postgres(pool))
         # Replicas starting together would race through the same migrations, as on sqlite.
+        # The lock is tried, not waited for: a replica blocked in `pg_advisory_lock` holds a
+        # snapshot, which the other's CREATE INDEX CONCURRENTLY waits out while it holds the
+        # lock, a deadlock PostgreSQL cannot see (both replicas hung at start on a new database).
         async with pool.connection() as lock:
-            await lock.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            await _take(lock, SETUP_LOCK)
             try:
                 await checkpointer.setup()
                 await store.setup()
